@@ -1,0 +1,97 @@
+"""Trajectories: whole episodes stored end to end, checked on construction."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from algorithms.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """E episodes, N = sum(lengths) transitions, concatenated in episode order.
+
+    Row k of `obs`, `actions` and `rewards` is one step: the observation the action was taken in,
+    the action and the environment's reward. An episode ends either by termination (the MDP ended
+    it: the agent fell, or reached the goal) or by truncation at the time limit; `final_obs` is the
+    observation after its last action, which a learner may bootstrap from after a truncation.
+    """
+
+    obs: np.ndarray
+    """(N, obs_dim) float32."""
+    actions: np.ndarray
+    """(N, act_dim) float32 for continuous actions, (N,) int64 for discrete ones."""
+    rewards: np.ndarray
+    """(N,) float64 environment rewards."""
+    lengths: np.ndarray
+    """(E,) int64, each >= 1."""
+    terminated: np.ndarray
+    """(E,) bool: True if the MDP ended the episode, False if the time limit cut it."""
+    final_obs: np.ndarray
+    """(E, obs_dim) float32."""
+
+    def __post_init__(self):
+        n, e = int(self.lengths.sum()), len(self.lengths)
+        expected = {
+            "obs": (n, self.obs.shape[1:]),
+            "actions": (n, self.actions.shape[1:]),
+            "rewards": (n, ()),
+            "terminated": (e, ()),
+            "final_obs": (e, self.obs.shape[1:]),
+        }
+        for name, (rows, tail) in expected.items():
+            shape = getattr(self, name).shape
+            if shape != (rows, *tail):
+                raise UserInputError(
+                    f"trajectories: {name} has shape {shape}, expected {(rows, *tail)} for "
+                    f"{e} episodes of {n} steps in all; the data is corrupt or mismatched"
+                )
+        if self.obs.ndim != 2 or self.actions.ndim not in (1, 2):
+            raise UserInputError(
+                f"trajectories: obs must be 2-D and actions 1-D or 2-D, got {self.obs.shape} "
+                f"and {self.actions.shape}"
+            )
+        if e and self.lengths.min() < 1:
+            raise UserInputError("trajectories: every episode needs at least one step")
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.rewards)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Index of each episode's first row."""
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+    @property
+    def episode_index(self) -> np.ndarray:
+        """(N,) which episode each row belongs to."""
+        return np.repeat(np.arange(self.num_episodes), self.lengths)
+
+    @property
+    def timesteps(self) -> np.ndarray:
+        """(N,) the step of each row within its episode, from 0."""
+        return np.arange(self.num_steps) - np.repeat(self.starts, self.lengths)
+
+    @property
+    def episode_returns(self) -> np.ndarray:
+        return np.add.reduceat(self.rewards, self.starts) if self.num_episodes else np.zeros(0)
+
+    def select(self, episodes) -> "Trajectories":
+        """The given episodes (indices or a boolean mask), in that order."""
+        episodes = np.arange(self.num_episodes)[episodes]
+        starts, lengths = self.starts[episodes], self.lengths[episodes]
+        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rows = np.repeat(starts, lengths) + within
+        return Trajectories(
+            obs=self.obs[rows],
+            actions=self.actions[rows],
+            rewards=self.rewards[rows],
+            lengths=self.lengths[episodes],
+            terminated=self.terminated[episodes],
+            final_obs=self.final_obs[episodes],
+        )

@@ -1,0 +1,1 @@
+"""The harness: tasks, runs, sweeps, tracking and reports."""

@@ -1,0 +1,59 @@
+"""The suite's command line: `python -m benchmark <command> ...` (the Makefile calls this)."""
+
+import argparse
+import json
+import sys
+import warnings
+
+from algorithms.errors import UserInputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    tasks = commands.add_parser("tasks", help="list the nine tasks and their protocol")
+    tasks.set_defaults(func=_tasks)
+
+    bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
+    which = bench.add_subparsers(dest="bench", required=True)
+    rollout = which.add_parser("rollout", help="simulator limit vs sampler vs gymnasium")
+    rollout.add_argument("--task", default="Hopper-v5")
+    rollout.add_argument("--num-envs", type=int, default=16)
+    rollout.add_argument("--steps", type=int, default=150_000, help="sampler steps to time")
+    rollout.add_argument("--rounds", type=int, default=5)
+    rollout.set_defaults(func=_bench_rollout)
+    return parser
+
+
+def _tasks(args) -> None:
+    from benchmark.tasks import TASKS
+
+    for t in TASKS.values():
+        print(
+            f"{t.name:12s} {t.env_id:15s} sizes={list(t.dataset_sizes)} "
+            f"subsample={t.subsample_every} iterations={t.iterations} "
+            f"pairs/iter={t.pairs_per_iteration}  {t.notes}"
+        )
+
+
+def _bench_rollout(args) -> None:
+    from benchmark.bench import bench_rollout
+
+    print(json.dumps(bench_rollout(args.task, args.num_envs, args.steps, args.rounds)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    # EnvPool builds float64 Box spaces that gymnasium warns about on every creation.
+    warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Speed benchmarks that print one JSON line (the suite's measured numbers come from here)."""
+
+import os
+import time
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from tqdm import tqdm
+
+from algorithms.errors import UserInputError
+from algorithms.policies import make_policy
+from algorithms.rollout import Sampler
+from benchmark.tasks import get_task
+
+
+def raw_simulator_rate(env_id: str, steps: int, seed: int = 0) -> float:
+    """Environment steps per second of bare MuJoCo (mj_step x frame_skip) on one core.
+
+    Same conditions as a sampler with a fresh policy: random actions, and a reset whenever the
+    task would end the episode, so the simulator sees the same kind of states (falls, contacts).
+    """
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    sim = env.unwrapped
+    low, high = env.action_space.low, env.action_space.high
+    controls = np.random.default_rng(seed).uniform(low, high, size=(steps, len(low)))
+    time_limit = env.spec.max_episode_steps
+    t_in_episode = 0
+    start = time.perf_counter()
+    for k in range(steps):
+        sim.data.ctrl[:] = controls[k]
+        mujoco.mj_step(sim.model, sim.data, nstep=sim.frame_skip)
+        t_in_episode += 1
+        if not getattr(sim, "is_healthy", True) or t_in_episode == time_limit:
+            sim.reset_model()
+            t_in_episode = 0
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def sampler_rate(sampler: Sampler, steps: int, seed: int = 0) -> float:
+    """Steps per second of whole episodes collected by the suite's sampler, with the paper's
+    100-100 policy acting stochastically (only steps of recorded episodes count)."""
+    policy = make_policy(sampler.observation_space.shape[0], sampler.action_space)
+    act = policy.actor(np.random.default_rng(seed))
+    start = time.perf_counter()
+    collected = sampler.collect(act, min_steps=steps).num_steps
+    return collected / (time.perf_counter() - start)
+
+
+def gymnasium_rate(env_id: str, num_envs: int, steps: int, seed: int = 0) -> float:
+    """Steps per second of gymnasium's SyncVectorEnv in a plain loop with the same policy."""
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id)] * num_envs)
+    policy = make_policy(envs.single_observation_space.shape[0], envs.single_action_space)
+    act = policy.actor(np.random.default_rng(seed))
+    obs, _ = envs.reset(seed=seed)
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    start = time.perf_counter()
+    for _ in range(steps // num_envs):
+        obs, *_ = envs.step(np.clip(act(obs.astype(np.float32)), low, high))
+    rate = (steps // num_envs) * num_envs / (time.perf_counter() - start)
+    envs.close()
+    return rate
+
+
+def bench_rollout(task_name: str, num_envs: int, steps: int, rounds: int = 5) -> dict:
+    """Medians over `rounds` rounds, each timing the three in turn: on a shared machine the
+    speed drifts by tens of percent from one minute to the next, and interleaving keeps
+    the ratios fair."""
+    task = get_task(task_name)
+    if not task.is_mujoco:
+        raise UserInputError(f"bench rollout measures MuJoCo tasks; {task.name} is not one")
+    cores = os.cpu_count() or 1
+    raw, sampled, gymnasium = [], [], []
+    with Sampler(task.env_id, num_envs=num_envs, seed=0) as sampler:
+        sampler_rate(sampler, num_envs * 10)  # warm-up
+        for _ in tqdm(range(rounds), desc="bench rollout", unit="round"):
+            raw.append(raw_simulator_rate(task.env_id, steps // rounds // 4))
+            sampled.append(sampler_rate(sampler, steps // rounds))
+            gymnasium.append(gymnasium_rate(task.env_id, num_envs, steps // rounds // 4))
+    raw_, sampled_, gymnasium_ = (float(np.median(x)) for x in (raw, sampled, gymnasium))
+    fractions = np.array(sampled) / (cores * np.array(raw))
+    return {
+        "task": task.env_id,
+        "cores": cores,
+        "num_envs": num_envs,
+        "rounds": rounds,
+        "raw_steps_per_s_per_core": round(raw_),
+        "sampler_steps_per_s": round(sampled_),
+        "gymnasium_steps_per_s": round(gymnasium_),
+        "fraction_of_limit": round(float(np.median(fractions)), 3),
+        "fraction_of_limit_range": [round(float(f), 3) for f in (fractions.min(), fractions.max())],
+        "speedup_vs_gymnasium": round(float(np.median(np.array(sampled) / gymnasium)), 2),
+    }

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from algorithms.data import Trajectories
+from algorithms.errors import UserInputError
+
+
+def make(lengths=(3, 2), obs_dim=2):
+    n = sum(lengths)
+    return Trajectories(
+        obs=np.arange(n * obs_dim, dtype=np.float32).reshape(n, obs_dim),
+        actions=np.arange(n, dtype=np.int64),
+        rewards=np.arange(n, dtype=np.float64),
+        lengths=np.array(lengths),
+        terminated=np.array([True] + [False] * (len(lengths) - 1)),
+        final_obs=np.zeros((len(lengths), obs_dim), np.float32),
+    )
+
+
+def test_derived_indices():
+    t = make()
+    np.testing.assert_array_equal(t.starts, [0, 3])
+    np.testing.assert_array_equal(t.timesteps, [0, 1, 2, 0, 1])
+    np.testing.assert_array_equal(t.episode_index, [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(t.episode_returns, [0 + 1 + 2, 3 + 4])
+
+
+def test_select_keeps_episodes_whole_and_in_the_given_order():
+    t = make((3, 2, 4)).select([2, 0])
+    np.testing.assert_array_equal(t.lengths, [4, 3])
+    np.testing.assert_array_equal(t.actions, [5, 6, 7, 8, 0, 1, 2])
+    np.testing.assert_array_equal(t.terminated, [False, True])
+
+
+@pytest.mark.parametrize(
+    "field,bad",
+    [
+        ("rewards", np.zeros(4)),
+        ("obs", np.zeros((4, 2), np.float32)),
+        ("terminated", np.zeros(3, bool)),
+        ("final_obs", np.zeros((2, 3), np.float32)),
+    ],
+)
+def test_wrong_shapes_are_rejected_with_the_field_named(field, bad):
+    good = make()
+    fields = {k: getattr(good, k) for k in good.__dataclass_fields__}
+    with pytest.raises(UserInputError, match=field):
+        Trajectories(**{**fields, field: bad})
+
+
+def test_empty_episode_is_rejected():
+    with pytest.raises(UserInputError, match="at least one step"):
+        make((3, 0))

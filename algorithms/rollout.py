@@ -232,5 +232,5 @@ class _StepLog:
         obs = np.stack(self.obs).reshape(steps * len(self.episode), -1)[keep]
         actions = np.stack(self.actions)
         actions = actions.reshape(steps * len(self.episode), *actions.shape[2:])[keep]
-        rewards = np.stack(self.rewards[:steps]).reshape(-1)[keep]
+        rewards = np.stack(self.rewards).reshape(-1)[keep]
         return obs, actions, rewards, episode[keep]

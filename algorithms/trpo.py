@@ -97,8 +97,10 @@ def conjugate_gradient(
     return x
 
 
-def flat_grad(y: torch.Tensor, params: list[nn.Parameter], create_graph=False) -> torch.Tensor:
-    grads = torch.autograd.grad(y, params, create_graph=create_graph)
+def flat_grad(
+    y: torch.Tensor, params: list[nn.Parameter], create_graph=False, retain_graph=None
+) -> torch.Tensor:
+    grads = torch.autograd.grad(y, params, create_graph=create_graph, retain_graph=retain_graph)
     return torch.cat([g.reshape(-1) for g in grads])
 
 
@@ -125,14 +127,9 @@ def hessian_vector_product(
 
     def hvp(v: torch.Tensor) -> torch.Tensor:
         # retain_graph: every product of the conjugate-gradient solve reuses the graph of `grad`.
-        return flat_grad_retained(grad @ v, params) + damping * v
+        return flat_grad(grad @ v, params, retain_graph=True) + damping * v
 
     return hvp
-
-
-def flat_grad_retained(y: torch.Tensor, params: list[nn.Parameter]) -> torch.Tensor:
-    grads = torch.autograd.grad(y, params, retain_graph=True)
-    return torch.cat([g.reshape(-1) for g in grads])
 
 
 def trust_region_step(

@@ -8,6 +8,7 @@ simulator state that a checkpoint cannot hold.
 """
 
 import io
+import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -42,9 +43,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
+def atomic_torch_save(obj, path: Path) -> None:
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -94,8 +95,7 @@ def train_expert(task: Task, cfg: ExpertConfig, out_dir: Path) -> Policy:
             ret=f"{history[-1]['return']:.1f}", steps=env_steps, sps=f"{env_steps / wall:.0f}"
         )
         if (iteration + 1) % cfg.checkpoint_every == 0 or iteration + 1 == cfg.iterations:
-            _save_checkpoint(
-                checkpoint,
+            atomic_torch_save(
                 {
                     "policy": policy.state_dict(),
                     "value_fn": value_fn.state_dict(),
@@ -104,6 +104,7 @@ def train_expert(task: Task, cfg: ExpertConfig, out_dir: Path) -> Policy:
                     "history": history,
                     "config": asdict(cfg),
                 },
+                checkpoint,
             )
     return policy
 
@@ -123,8 +124,6 @@ def evaluate(policy: Policy, task: Task, episodes: int, seed: int, deterministic
 
 def save_expert(policy: Policy, task: Task, cfg: ExpertConfig, out_dir: Path) -> dict:
     """Write the expert's weights and its card (training cost, returns over 50 episodes)."""
-    import json
-
     state = torch.load(out_dir / "checkpoint.pt", weights_only=False)
     last = state["history"][-1]
     card = {
@@ -137,8 +136,6 @@ def save_expert(policy: Policy, task: Task, cfg: ExpertConfig, out_dir: Path) ->
         "deterministic": evaluate(policy, task, 50, seed=cfg.seed + 1, deterministic=True),
         "stochastic": evaluate(policy, task, 50, seed=cfg.seed + 2, deterministic=False),
     }
-    buffer = io.BytesIO()
-    torch.save(policy.state_dict(), buffer)
-    atomic_write_bytes(out_dir / "expert.pt", buffer.getvalue())
+    atomic_torch_save(policy.state_dict(), out_dir / "expert.pt")
     atomic_write_bytes(out_dir / "card.json", json.dumps(card, indent=1).encode())
     return card

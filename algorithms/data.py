@@ -95,3 +95,46 @@ class Trajectories:
             terminated=self.terminated[episodes],
             final_obs=self.final_obs[episodes],
         )
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Expert state-action pairs as the learners see them: subsampled, without time or reward."""
+
+    obs: np.ndarray
+    """(M, obs_dim) float32."""
+    actions: np.ndarray
+    """(M, act_dim) float32, or (M,) int64."""
+
+    def __post_init__(self):
+        if self.obs.ndim != 2 or len(self.actions) != len(self.obs):
+            raise UserInputError(
+                f"pairs: obs {self.obs.shape} and actions {self.actions.shape} must have one row "
+                "per pair; the data is corrupt or mismatched"
+            )
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+
+def subsample_offsets(num_episodes: int, every: int, seed: int) -> np.ndarray:
+    """One offset in [0, every) per episode, from a generator fixed by `seed`.
+
+    Drawn one at a time, so that the first N offsets do not depend on how many are drawn: the
+    nested dataset of N trajectories uses exactly the pairs it uses inside a larger one.
+    """
+    rng = np.random.default_rng(seed)
+    return np.array([rng.integers(every) for _ in range(num_episodes)], dtype=np.int64)
+
+
+def subsample(trajectories: Trajectories, every: int, offsets: np.ndarray) -> Pairs:
+    """Every `every`-th pair of each episode, from that episode's offset (the paper's scheme)."""
+    if len(offsets) != trajectories.num_episodes or np.any((offsets < 0) | (offsets >= every)):
+        raise UserInputError(
+            f"subsample: need one offset in [0, {every}) per episode for "
+            f"{trajectories.num_episodes} episodes, got {offsets.tolist()}"
+        )
+    # Steps before the offset give a negative difference, which is never a multiple of `every`
+    # here because offsets are below `every`.
+    keep = (trajectories.timesteps - np.repeat(offsets, trajectories.lengths)) % every == 0
+    return Pairs(obs=trajectories.obs[keep], actions=trajectories.actions[keep])

@@ -15,15 +15,50 @@ def _parser() -> argparse.ArgumentParser:
     tasks = commands.add_parser("tasks", help="list the nine tasks and their protocol")
     tasks.set_defaults(func=_tasks)
 
-    expert = commands.add_parser("expert", help="train experts")
+    expert = commands.add_parser("expert", help="train and evaluate experts")
     expert_cmds = expert.add_subparsers(dest="expert", required=True)
-    train = expert_cmds.add_parser("train", help="train (or resume) a task's expert with TRPO")
+    train = expert_cmds.add_parser(
+        "train", help="train (or resume) a task's expert with its recipe (TRPO or SAC)"
+    )
     train.add_argument("--task", required=True)
-    train.add_argument("--iterations", type=int, help="default: the task's paper budget")
-    train.add_argument("--pairs", type=int, help="pairs per iteration (default: the paper's)")
+    train.add_argument("--iterations", type=int, help="TRPO iterations (default: the recipe's)")
+    train.add_argument("--pairs", type=int, help="TRPO pairs per iteration (default: recipe's)")
+    train.add_argument("--steps", type=int, help="SAC environment steps (default: recipe's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="results/experts")
     train.set_defaults(func=_expert_train)
+    evaluate = expert_cmds.add_parser("evaluate", help="returns of a committed expert")
+    evaluate.add_argument("--task", required=True)
+    evaluate.add_argument("--episodes", type=int, default=50)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--deterministic", action="store_true", help="act with the mean/argmax, not by sampling"
+    )
+    evaluate.add_argument("--experts", default="results/experts")
+    evaluate.set_defaults(func=_expert_evaluate)
+
+    dataset = commands.add_parser("dataset", help="expert datasets and random baselines")
+    dataset_cmds = dataset.add_subparsers(dest="dataset", required=True)
+    make = dataset_cmds.add_parser("make", help="sample a task's dataset from its committed expert")
+    make.add_argument("--task", required=True, help="a task, or `all` (those with an expert)")
+    make.add_argument("--seed", type=int, default=0)
+    make.set_defaults(func=_dataset_make)
+    check = dataset_cmds.add_parser("check", help="load and verify a task's dataset")
+    check.add_argument("--task", required=True, help="a task, or `all`")
+    check.set_defaults(func=_dataset_check)
+    export = dataset_cmds.add_parser("export-minari", help="write a dataset as a local Minari one")
+    export.add_argument("--task", required=True)
+    export.add_argument(
+        "--id", required=True, help="Minari dataset id, e.g. gailbench/hopper/expert-v0"
+    )
+    export.set_defaults(func=_dataset_export_minari)
+    imp = dataset_cmds.add_parser(
+        "import-minari", help="use a local Minari dataset as a task's expert dataset"
+    )
+    imp.add_argument("--task", required=True)
+    imp.add_argument("--id", required=True, help="Minari dataset id, e.g. mujoco/hopper/expert-v0")
+    imp.add_argument("--out", default="results/datasets")
+    imp.set_defaults(func=_dataset_import_minari)
 
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
     which = bench.add_subparsers(dest="bench", required=True)
@@ -48,23 +83,103 @@ def _tasks(args) -> None:
 
 
 def _expert_train(args) -> None:
+    from dataclasses import replace
     from pathlib import Path
 
-    from benchmark.experts import ExpertConfig, save_expert, train_expert
+    from algorithms.sac import SACConfig
+    from benchmark.experts import RECIPES, save_expert, train_expert
     from benchmark.tasks import get_task
 
     task = get_task(args.task)
-    cfg = ExpertConfig(
-        iterations=args.iterations or task.iterations,
-        pairs_per_iteration=args.pairs or task.pairs_per_iteration,
-        seed=args.seed,
-    )
+    recipe = RECIPES[task.name]
+    if isinstance(recipe, SACConfig):
+        recipe = replace(recipe, total_steps=args.steps or recipe.total_steps)
+    else:
+        recipe = replace(
+            recipe,
+            iterations=args.iterations or recipe.iterations,
+            pairs_per_iteration=args.pairs or recipe.pairs_per_iteration,
+        )
     out_dir = Path(args.out) / task.name
-    card = save_expert(train_expert(task, cfg, out_dir), task, cfg, out_dir)
-    summary = {k: card[k] for k in ("task", "env_id", "env_steps", "wall_s")}
+    policy, history = train_expert(task, recipe, out_dir, args.seed)
+    card = save_expert(policy, history, task, recipe, out_dir, args.seed)
+    summary = {k: card[k] for k in ("task", "env_id", "algorithm", "env_steps", "wall_s")}
     for mode in ("deterministic", "stochastic"):
         summary[f"{mode}_mean_return"] = card[mode]["mean_return"]
     print(json.dumps(summary))
+
+
+def _expert_evaluate(args) -> None:
+    from pathlib import Path
+
+    from benchmark.experts import evaluate, load_expert
+    from benchmark.tasks import get_task
+
+    if args.episodes < 1:
+        raise UserInputError(f"--episodes must be at least 1, got {args.episodes}")
+    task = get_task(args.task)
+    policy = load_expert(task, Path(args.experts))
+    result = evaluate(policy, task, args.episodes, args.seed, args.deterministic)
+    print(json.dumps({"task": task.name, "deterministic": args.deterministic} | result))
+
+
+def _chosen_tasks(name: str):
+    from benchmark.tasks import TASKS, get_task
+
+    return list(TASKS.values()) if name == "all" else [get_task(name)]
+
+
+def _dataset_make(args) -> None:
+    from benchmark.datasets import EXPERTS_DIR, make_dataset
+
+    for task in _chosen_tasks(args.task):
+        if args.task == "all" and not (EXPERTS_DIR / task.name / "expert.pt").exists():
+            print(f"{task.name}: no committed expert yet, skipped", file=sys.stderr)
+            continue
+        card = make_dataset(task, seed=args.seed)
+        print(json.dumps(_dataset_summary(card)))
+
+
+def _dataset_check(args) -> None:
+    from benchmark.datasets import load_dataset
+
+    failed = []
+    for task in _chosen_tasks(args.task):
+        try:
+            card = load_dataset(task).card
+        except UserInputError as err:
+            if args.task != "all":
+                raise
+            print(f"error: {err}", file=sys.stderr)
+            failed.append(task.name)
+            continue
+        print(json.dumps(_dataset_summary(card) | {"verified": True}))
+    if failed:
+        raise UserInputError(f"datasets that failed the check: {', '.join(failed)}")
+
+
+def _dataset_export_minari(args) -> None:
+    from benchmark.datasets import load_dataset
+    from benchmark.minari_io import export_to_minari
+    from benchmark.tasks import get_task
+
+    exported = export_to_minari(load_dataset(get_task(args.task)), args.id)
+    print(json.dumps({"id": args.id, "episodes": exported.total_episodes}))
+
+
+def _dataset_import_minari(args) -> None:
+    from pathlib import Path
+
+    from benchmark.minari_io import import_from_minari
+    from benchmark.tasks import get_task
+
+    card = import_from_minari(args.id, get_task(args.task), Path(args.out))
+    print(json.dumps(_dataset_summary(card)))
+
+
+def _dataset_summary(card: dict) -> dict:
+    summary = {k: card[k] for k in ("task", "num_trajectories", "num_pairs", "expert_score")}
+    return summary | {"random_score": card["random"]["mean_return"]}
 
 
 def _bench_rollout(args) -> None:

@@ -1,31 +1,40 @@
-"""Expert training with the suite's own TRPO, resumable from its last checkpoint.
+"""Experts: training (TRPO or SAC, resumable), loading, evaluation and the expert card.
 
-An expert is the paper's policy trained on the environment's reward. Training saves a checkpoint
-(policy, value function, generator state, history) every few iterations, atomically; started
-again, it continues from there and ends with the same expert as a run never interrupted: each
-iteration samples from environments seeded by (seed, iteration), so nothing depends on
-simulator state that a checkpoint cannot hold.
+Each task has a recipe (`RECIPES`): the paper's TRPO where it reaches the expert target in the
+time there is, SAC (`algorithms/sac.py`) where it does not. Either way training checkpoints
+atomically and, started again, continues from the last checkpoint to the same expert as a run
+never interrupted: every TRPO iteration samples from environments seeded by (seed, iteration),
+and every SAC episode starts from a reset seeded by (seed, episode), so no simulator state needs
+saving.
+
+Files, under `results/experts/<task>/`: `expert.pt` (the policy) and `card.json` (recipe, training
+cost, returns, provenance), both committed; TRPO's small `checkpoint.pt` is committed too, SAC's
+checkpoint (with its replay buffer, up to gigabytes) lives in the ignored `sac/` folder.
 """
 
 import io
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from algorithms.policies import Policy, make_policy
+from algorithms.errors import UserInputError
+from algorithms.policies import make_policy
 from algorithms.rollout import Sampler
+from algorithms.sac import SAC, SACConfig, SquashedGaussianActor, run_episode
 from algorithms.trpo import TRPOConfig, ValueFunction, update
+from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 
 
 @dataclass(frozen=True)
-class ExpertConfig:
+class TRPOExpertConfig:
     iterations: int
     """TRPO iterations."""
     pairs_per_iteration: int
@@ -34,7 +43,36 @@ class ExpertConfig:
     seed: int = 0
     checkpoint_every: int = 5
     """Iterations between checkpoints."""
+    reward_bonus: str | None = None
+    """Name of a function in `REWARD_BONUSES` of the observation, added to the reward."""
     trpo: TRPOConfig = TRPOConfig()
+
+
+def mountaincar_speed(obs: np.ndarray) -> np.ndarray:
+    """10 |velocity|: at most 0.7 a step, so every step still costs and reaching the flag pays.
+
+    A softmax policy almost never reaches MountainCar's flag by chance, so on the task's reward
+    alone TRPO sees no signal; paying for speed teaches it to swing, and the -1 a step still
+    makes the shortest way to the flag the best. Training only: the card's returns are the task's.
+    """
+    return 10 * np.abs(obs[:, 1])
+
+
+REWARD_BONUSES = {"mountaincar_speed": mountaincar_speed}
+
+RECIPES: dict[str, TRPOExpertConfig | SACConfig] = {
+    "cartpole": TRPOExpertConfig(iterations=25, pairs_per_iteration=5_000),
+    "acrobot": TRPOExpertConfig(iterations=60, pairs_per_iteration=5_000),
+    "mountaincar": TRPOExpertConfig(
+        iterations=100, pairs_per_iteration=5_000, reward_bonus="mountaincar_speed"
+    ),
+    "reacher": TRPOExpertConfig(iterations=200, pairs_per_iteration=50_000),
+    "hopper": TRPOExpertConfig(iterations=150, pairs_per_iteration=50_000),
+    "walker": TRPOExpertConfig(iterations=300, pairs_per_iteration=50_000),
+    "halfcheetah": SACConfig(total_steps=300_000),
+    "ant": SACConfig(total_steps=1_000_000),
+    "humanoid": SACConfig(total_steps=2_000_000),
+}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -49,12 +87,17 @@ def atomic_torch_save(obj, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def train_expert(task: Task, cfg: ExpertConfig, out_dir: Path) -> Policy:
-    """Train (or resume training) an expert for `task`; checkpoints go to `out_dir`."""
+def env_spaces(task: Task):
+    """(observation dimension, action space) of the task's environment."""
+    with Sampler(task.env_id, num_envs=1) as probe:
+        return probe.observation_space.shape[0], probe.action_space
+
+
+def train_trpo_expert(task: Task, cfg: TRPOExpertConfig, out_dir: Path):
+    """Train (or resume training) a TRPO expert; checkpoints go to `out_dir/checkpoint.pt`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = out_dir / "checkpoint.pt"
-    with Sampler(task.env_id, num_envs=1) as probe:
-        obs_dim, action_space = probe.observation_space.shape[0], probe.action_space
+    obs_dim, action_space = env_spaces(task)
     torch.manual_seed(cfg.seed)
     policy = make_policy(obs_dim, action_space)
     value_fn = ValueFunction(obs_dim, task.time_limit)
@@ -79,7 +122,10 @@ def train_expert(task: Task, cfg: ExpertConfig, out_dir: Path) -> Policy:
         tick = time.perf_counter()
         with Sampler(task.env_id, cfg.num_envs, seed=cfg.seed * 1_000_003 + iteration) as sampler:
             batch = sampler.collect(policy.actor(rng), min_steps=cfg.pairs_per_iteration)
-        stats = update(policy, value_fn, batch, batch.rewards, cfg.trpo, rng)
+        rewards = batch.rewards
+        if cfg.reward_bonus:
+            rewards = rewards + REWARD_BONUSES[cfg.reward_bonus](batch.obs)
+        stats = update(policy, value_fn, batch, rewards, cfg.trpo, rng)
         env_steps += batch.num_steps
         wall += time.perf_counter() - tick
         history.append(
@@ -106,11 +152,81 @@ def train_expert(task: Task, cfg: ExpertConfig, out_dir: Path) -> Policy:
                 },
                 checkpoint,
             )
-    return policy
+    return policy, history
 
 
-def evaluate(policy: Policy, task: Task, episodes: int, seed: int, deterministic: bool) -> dict:
-    """Returns of `episodes` whole episodes (the expert card's numbers)."""
+def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
+    """Train (or resume training) a SAC expert; checkpoints go to `out_dir/sac/`.
+
+    The checkpoint is split: `state.pt` (networks, optimisers, generators, history) and
+    `replay.pt` (the buffer), written in that order after the buffer; `state.pt` names the
+    buffer size it goes with, so a crash between the two writes is detected, not resumed from.
+    """
+    ckpt_dir = out_dir / "sac"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    obs_dim, _ = env_spaces(task)
+    env = gym.make(task.env_id)
+    agent = SAC(obs_dim, env.action_space, cfg, seed)
+    rng = np.random.default_rng(seed)
+    step, episode, history = 0, 0, []
+    if (ckpt_dir / "state.pt").exists():
+        state = torch.load(ckpt_dir / "state.pt", weights_only=False)
+        replay = torch.load(ckpt_dir / "replay.pt", weights_only=False)
+        if replay["count"] != state["agent_buffer_count"]:
+            raise UserInputError(
+                f"{ckpt_dir}: replay.pt holds {replay['count']} steps but state.pt expects "
+                f"{state['agent_buffer_count']} (interrupted while saving); delete {ckpt_dir} "
+                "to train from scratch"
+            )
+        agent.load_state_dict(state["agent"] | {"buffer": replay})
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, episode, history = state["step"], state["episode"], state["history"]
+    wall = history[-1]["wall_s"] if history else 0.0
+    last_checkpoint = step
+    bar = tqdm(total=cfg.total_steps, initial=step, desc=f"expert {task.name} (sac)", unit="step")
+    while step < cfg.total_steps:
+        tick = time.perf_counter()
+        length, episode_return, stats = run_episode(agent, env, seed, episode, step, rng)
+        step, episode = step + length, episode + 1
+        wall += time.perf_counter() - tick
+        history.append(
+            {"env_steps": step, "wall_s": wall, "return": episode_return, "length": length} | stats
+        )
+        recent = np.mean([h["return"] for h in history[-10:]])
+        bar.update(length)
+        bar.set_postfix(ret=f"{recent:.0f}", sps=f"{step / wall:.0f}")
+        if step - last_checkpoint >= cfg.checkpoint_every or step >= cfg.total_steps:
+            agent_state = agent.state_dict()
+            replay = agent_state.pop("buffer")
+            atomic_torch_save(replay, ckpt_dir / "replay.pt")
+            atomic_torch_save(
+                {
+                    "agent": agent_state,
+                    "agent_buffer_count": replay["count"],
+                    "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                    "step": step,
+                    "episode": episode,
+                    "history": history,
+                    "config": asdict(cfg),
+                },
+                ckpt_dir / "state.pt",
+            )
+            last_checkpoint = step
+    bar.close()
+    return agent.actor, history
+
+
+def train_expert(task: Task, recipe: TRPOExpertConfig | SACConfig, out_dir: Path, seed: int = 0):
+    """Train with the recipe's algorithm; returns (policy, history)."""
+    if isinstance(recipe, SACConfig):
+        return train_sac_expert(task, recipe, out_dir, seed)
+    return train_trpo_expert(task, replace(recipe, seed=seed), out_dir)
+
+
+def evaluate(policy, task: Task, episodes: int, seed: int, deterministic: bool) -> dict:
+    """Returns of `episodes` whole episodes of any policy with an `actor(rng)` method."""
     with Sampler(task.env_id, num_envs=min(episodes, 16), seed=seed) as sampler:
         rng = None if deterministic else np.random.default_rng(seed)
         returns = sampler.collect(policy.actor(rng), min_episodes=episodes).episode_returns
@@ -122,20 +238,52 @@ def evaluate(policy: Policy, task: Task, episodes: int, seed: int, deterministic
     }
 
 
-def save_expert(policy: Policy, task: Task, cfg: ExpertConfig, out_dir: Path) -> dict:
+def save_expert(policy, history: list, task: Task, recipe, out_dir: Path, seed: int = 0) -> dict:
     """Write the expert's weights and its card (training cost, returns over 50 episodes)."""
-    state = torch.load(out_dir / "checkpoint.pt", weights_only=False)
-    last = state["history"][-1]
+    algorithm = "sac" if isinstance(recipe, SACConfig) else "trpo"
     card = {
         "task": task.name,
         "env_id": task.env_id,
-        "algorithm": "trpo",
-        "config": asdict(cfg),
-        "env_steps": last["env_steps"],
-        "wall_s": round(last["wall_s"], 1),
-        "deterministic": evaluate(policy, task, 50, seed=cfg.seed + 1, deterministic=True),
-        "stochastic": evaluate(policy, task, 50, seed=cfg.seed + 2, deterministic=False),
+        "algorithm": algorithm,
+        "config": asdict(recipe) | {"seed": seed},
+        "env_steps": history[-1]["env_steps"],
+        "wall_s": round(history[-1]["wall_s"], 1),
+        "deterministic": evaluate(policy, task, 50, seed=seed + 1, deterministic=True),
+        "stochastic": evaluate(policy, task, 50, seed=seed + 2, deterministic=False),
+        "code_version": code_version(),
+        "versions": versions(),
     }
-    atomic_torch_save(policy.state_dict(), out_dir / "expert.pt")
+    weights = {"algorithm": algorithm, "config": asdict(recipe), "state_dict": policy.state_dict()}
+    atomic_torch_save(weights, out_dir / "expert.pt")
     atomic_write_bytes(out_dir / "card.json", json.dumps(card, indent=1).encode())
     return card
+
+
+def load_expert(task: Task, experts_dir: Path = Path("results/experts")):
+    """The committed expert of `task`, ready for `actor(rng)`."""
+    path = experts_dir / task.name / "expert.pt"
+    if not path.exists():
+        raise UserInputError(
+            f"no expert for {task.name} at {path}; train one with "
+            f"`python -m benchmark expert train --task {task.name}`"
+        )
+    saved = torch.load(path, weights_only=False)
+    obs_dim, action_space = env_spaces(task)
+    if saved["algorithm"] == "sac":
+        policy = SquashedGaussianActor(
+            obs_dim,
+            int(np.prod(action_space.shape)),
+            action_space.low,
+            action_space.high,
+            saved["config"]["hidden"],
+        )
+    else:
+        policy = make_policy(obs_dim, action_space)
+    try:
+        policy.load_state_dict(saved["state_dict"])
+    except RuntimeError as err:
+        raise UserInputError(
+            f"{path} does not fit {task.env_id}'s spaces ({str(err).splitlines()[0]}); "
+            "retrain it with `python -m benchmark expert train`"
+        ) from None
+    return policy

@@ -1,0 +1,193 @@
+"""Expert datasets and random baselines: sampled once from the committed experts, then checked.
+
+`results/datasets/<task>/` holds `trajectories.npz` (whole episodes of the expert's stochastic
+policy, as many as the task's largest dataset size; size N is the first N) and `card.json`:
+provenance, every trajectory's return and length, the subsampling offsets, the random baseline
+and a sha256 of the arrays. Loading recomputes the hash and checks the card against the task, so
+a changed file, a dataset of another task or a truncated one stops with one line saying so.
+"""
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from algorithms.data import Pairs, Trajectories, subsample, subsample_offsets
+from algorithms.errors import UserInputError
+from algorithms.rollout import Sampler
+from benchmark.experts import atomic_write_bytes, env_spaces, load_expert
+from benchmark.provenance import code_version, versions
+from benchmark.tasks import Task
+
+DATASETS_DIR = Path("results/datasets")
+EXPERTS_DIR = Path("results/experts")
+ARRAYS = ("obs", "actions", "rewards", "lengths", "terminated", "final_obs")
+RANDOM_EPISODES = 50
+
+
+def content_sha256(trajectories: Trajectories) -> str:
+    """Hash of the arrays' names, dtypes, shapes and bytes (independent of the file container)."""
+    digest = hashlib.sha256()
+    for name in ARRAYS:
+        array = np.ascontiguousarray(getattr(trajectories, name))
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def random_actor(action_space, rng: np.random.Generator):
+    """Uniformly random actions for a batch of observations."""
+    if hasattr(action_space, "n"):
+        return lambda obs: rng.integers(action_space.n, size=len(obs))
+    low, high = action_space.low, action_space.high
+    return lambda obs: rng.uniform(low, high, (len(obs), *low.shape)).astype(np.float32)
+
+
+def random_baseline(task: Task, episodes: int = RANDOM_EPISODES, seed: int = 0) -> dict:
+    """The random score of the normalisation: returns of uniformly random actions."""
+    with Sampler(task.env_id, num_envs=min(episodes, 16), seed=seed) as sampler:
+        actor = random_actor(sampler.action_space, np.random.default_rng(seed))
+        returns = sampler.collect(actor, min_episodes=episodes).episode_returns
+    return {
+        "episodes": episodes,
+        "seed": seed,
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "returns": returns.tolist(),
+    }
+
+
+def make_dataset(
+    task: Task,
+    experts_dir: Path = EXPERTS_DIR,
+    datasets_dir: Path = DATASETS_DIR,
+    seed: int = 0,
+) -> dict:
+    """Sample the task's expert dataset and random baseline from its committed expert."""
+    expert = load_expert(task, experts_dir)
+    count = task.largest_dataset
+    with Sampler(task.env_id, num_envs=min(count, 16), seed=seed) as sampler:
+        trajectories = sampler.collect(
+            expert.actor(np.random.default_rng(seed)), min_episodes=count
+        )
+    expert_card = json.loads((experts_dir / task.name / "card.json").read_text())
+    source = {
+        "source": "expert",
+        "path": str(experts_dir / task.name / "expert.pt"),
+        "sha256": hashlib.sha256((experts_dir / task.name / "expert.pt").read_bytes()).hexdigest(),
+        "algorithm": expert_card["algorithm"],
+        "code_version": expert_card.get("code_version"),
+        "env_steps": expert_card["env_steps"],
+        "policy": "stochastic",
+    }
+    return write_dataset(task, trajectories, source, seed, datasets_dir)
+
+
+def write_dataset(
+    task: Task, trajectories: Trajectories, source: dict, seed: int, datasets_dir: Path
+) -> dict:
+    """Write trajectories as the task's dataset, with its card and a fresh random baseline."""
+    returns = trajectories.episode_returns
+    card = {
+        "task": task.name,
+        "env_id": task.env_id,
+        "num_trajectories": trajectories.num_episodes,
+        "num_pairs": trajectories.num_steps,
+        "obs_dim": trajectories.obs.shape[1],
+        "action_shape": list(trajectories.actions.shape[1:]),
+        "seed": seed,
+        "expert": source,
+        "expert_score": float(returns.mean()),
+        "expert_score_std": float(returns.std()),
+        "returns": returns.tolist(),
+        "lengths": trajectories.lengths.tolist(),
+        "subsampling": {
+            "every": task.subsample_every,
+            "seed": seed,
+            "offsets": subsample_offsets(
+                trajectories.num_episodes, task.subsample_every, seed
+            ).tolist(),
+        },
+        "random": random_baseline(task, seed=seed),
+        "sha256": content_sha256(trajectories),
+        "code_version": code_version(),
+        "versions": versions(),
+    }
+    out = datasets_dir / task.name
+    out.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: getattr(trajectories, name) for name in ARRAYS})
+    atomic_write_bytes(out / "trajectories.npz", buffer.getvalue())
+    # The card goes last: a card on disk always describes a complete data file.
+    atomic_write_bytes(out / "card.json", json.dumps(card, indent=1).encode())
+    return card
+
+
+@dataclass(frozen=True)
+class ExpertDataset:
+    task: Task
+    trajectories: Trajectories
+    card: dict
+
+    @property
+    def expert_score(self) -> float:
+        return self.card["expert_score"]
+
+    @property
+    def random_score(self) -> float:
+        return self.card["random"]["mean_return"]
+
+    def normalize(self, mean_return: float) -> float:
+        """(R - R_random) / (R_expert - R_random): expert 1, random 0 (Figure 1's scale)."""
+        return (mean_return - self.random_score) / (self.expert_score - self.random_score)
+
+    def expert_pairs(self, num_trajectories: int) -> Pairs:
+        """The pairs a learner trains on: the first N trajectories, subsampled as in the paper."""
+        if not 1 <= num_trajectories <= self.trajectories.num_episodes:
+            raise UserInputError(
+                f"{self.task.name}: asked for {num_trajectories} expert trajectories, the dataset "
+                f"holds {self.trajectories.num_episodes}"
+            )
+        offsets = np.asarray(self.card["subsampling"]["offsets"][:num_trajectories])
+        first = self.trajectories.select(np.arange(num_trajectories))
+        return subsample(first, self.card["subsampling"]["every"], offsets)
+
+
+def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset:
+    """The task's dataset, checked against its card and the task; UserInputError otherwise."""
+    folder = datasets_dir / task.name
+    fix = f"regenerate it with `python -m benchmark dataset make --task {task.name}`"
+    card_path, data_path = folder / "card.json", folder / "trajectories.npz"
+    if not card_path.exists() or not data_path.exists():
+        raise UserInputError(f"no dataset for {task.name} in {folder}; {fix} (or `make datasets`)")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserInputError(f"{card_path} is not valid JSON ({err}); {fix}") from None
+    if card.get("task") != task.name or card.get("env_id") != task.env_id:
+        raise UserInputError(
+            f"{folder} holds a dataset of {card.get('task')} ({card.get('env_id')}), not of "
+            f"{task.name} ({task.env_id}); {fix}"
+        )
+    try:
+        with np.load(data_path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in ARRAYS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        raise UserInputError(f"{data_path} is not a readable dataset ({err}); {fix}") from None
+    try:
+        trajectories = Trajectories(**arrays)
+    except UserInputError as err:
+        raise UserInputError(f"{data_path}: {err}") from None
+    if content_sha256(trajectories) != card.get("sha256"):
+        raise UserInputError(f"{data_path} changed since its card was written (sha256); {fix}")
+    obs_dim, _ = env_spaces(task)
+    if trajectories.obs.shape[1] != obs_dim or trajectories.num_episodes < task.largest_dataset:
+        raise UserInputError(
+            f"{data_path}: {trajectories.num_episodes} trajectories of {trajectories.obs.shape[1]} "
+            f"observations, {task.env_id} needs {task.largest_dataset} of {obs_dim}; {fix}"
+        )
+    return ExpertDataset(task=task, trajectories=trajectories, card=card)

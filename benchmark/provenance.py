@@ -1,0 +1,33 @@
+"""What produced a file: code version and the versions of the packages that shape the numbers."""
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "envpool")
+
+
+def code_version() -> str:
+    """The git commit of this checkout, with `-dirty` when tracked files have changed."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + ("-dirty" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    return {"python": platform.python_version()} | {
+        name: importlib.metadata.version(name) for name in PACKAGES
+    }

@@ -1,0 +1,151 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from algorithms.errors import UserInputError
+from benchmark.__main__ import main
+from benchmark.datasets import ARRAYS, content_sha256, load_dataset, make_dataset
+from benchmark.experts import TRPOExpertConfig, save_expert, train_expert
+from benchmark.tasks import get_task
+
+CARTPOLE = get_task("cartpole")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A weak CartPole expert (2 TRPO iterations) and its dataset, in a scratch results folder."""
+    root = tmp_path_factory.mktemp("results")
+    experts, datasets = root / "experts", root / "datasets"
+    recipe = TRPOExpertConfig(iterations=2, pairs_per_iteration=1_000, num_envs=4)
+    policy, history = train_expert(CARTPOLE, recipe, experts / "cartpole")
+    save_expert(policy, history, CARTPOLE, recipe, experts / "cartpole")
+    card = make_dataset(CARTPOLE, experts, datasets, seed=5)
+    return experts, datasets, card
+
+
+def copy_of(made, tmp_path):
+    shutil.copytree(made[1], tmp_path / "datasets")
+    return tmp_path / "datasets"
+
+
+def test_card_describes_the_data(made):
+    _, datasets, card = made
+    dataset = load_dataset(CARTPOLE, datasets)
+    traj = dataset.trajectories
+    assert card["num_trajectories"] == traj.num_episodes == CARTPOLE.largest_dataset
+    np.testing.assert_allclose(card["returns"], traj.episode_returns)
+    assert card["lengths"] == traj.lengths.tolist()
+    assert card["expert_score"] == pytest.approx(traj.episode_returns.mean())
+    assert card["random"]["episodes"] == len(card["random"]["returns"]) == 50
+    assert set(card["versions"]) >= {"gymnasium", "mujoco", "envpool"}
+    assert dataset.normalize(dataset.expert_score) == pytest.approx(1.0)
+    assert dataset.normalize(dataset.random_score) == pytest.approx(0.0)
+
+
+def test_same_seed_same_dataset_other_seed_other_dataset(made, tmp_path):
+    experts, _, card = made
+    again = make_dataset(CARTPOLE, experts, tmp_path / "again", seed=5)
+    other = make_dataset(CARTPOLE, experts, tmp_path / "other", seed=6)
+    assert again["sha256"] == card["sha256"] and again["random"] == card["random"]
+    assert other["sha256"] != card["sha256"]
+
+
+def test_nested_sizes_use_the_same_pairs(made):
+    dataset = load_dataset(CARTPOLE, made[1])
+    small, large = dataset.expert_pairs(4), dataset.expert_pairs(10)
+    np.testing.assert_array_equal(small.obs, large.obs[: len(small)])
+    np.testing.assert_array_equal(small.actions, large.actions[: len(small)])
+    # Every 10th pair from each trajectory's offset.
+    every, offsets = 10, np.array(made[2]["subsampling"]["offsets"][:4])
+    lengths = np.array(made[2]["lengths"][:4])
+    assert len(small) == sum(len(range(o, n, every)) for o, n in zip(offsets, lengths, strict=True))
+    with pytest.raises(UserInputError, match="asked for 11 expert trajectories"):
+        dataset.expert_pairs(11)
+
+
+def test_changed_data_is_refused(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    path = datasets / "cartpole" / "trajectories.npz"
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in ARRAYS}
+    arrays["obs"][3, 1] += 1e-3
+    np.savez_compressed(path, **arrays)
+    with pytest.raises(UserInputError, match="changed since its card was written"):
+        load_dataset(CARTPOLE, datasets)
+
+
+def test_corrupt_file_and_card_are_refused(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    (datasets / "cartpole" / "trajectories.npz").write_bytes(b"not a zip file")
+    with pytest.raises(UserInputError, match="not a readable dataset"):
+        load_dataset(CARTPOLE, datasets)
+    (datasets / "cartpole" / "card.json").write_text("{")
+    with pytest.raises(UserInputError, match="not valid JSON"):
+        load_dataset(CARTPOLE, datasets)
+
+
+def test_missing_array_and_wrong_shapes_are_refused(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    path = datasets / "cartpole" / "trajectories.npz"
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in ARRAYS}
+    np.savez_compressed(path, **{k: v for k, v in arrays.items() if k != "final_obs"})
+    with pytest.raises(UserInputError, match="not a readable dataset"):
+        load_dataset(CARTPOLE, datasets)
+    np.savez_compressed(path, **arrays | {"actions": arrays["actions"][:-1]})
+    with pytest.raises(UserInputError, match="actions has shape"):
+        load_dataset(CARTPOLE, datasets)
+
+
+def test_dataset_of_another_task_is_refused(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    shutil.copytree(datasets / "cartpole", datasets / "acrobot")
+    with pytest.raises(UserInputError, match="holds a dataset of cartpole"):
+        load_dataset(get_task("acrobot"), datasets)
+
+
+def test_too_few_trajectories_are_refused_even_with_a_matching_hash(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    dataset = load_dataset(CARTPOLE, datasets)
+    short = dataset.trajectories.select(np.arange(3))
+    np.savez_compressed(
+        datasets / "cartpole" / "trajectories.npz", **{n: getattr(short, n) for n in ARRAYS}
+    )
+    card = dataset.card | {"sha256": content_sha256(short)}
+    (datasets / "cartpole" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserInputError, match="CartPole-v1 needs 10 of 4"):
+        load_dataset(CARTPOLE, datasets)
+
+
+def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["dataset", "check", "--task", "hopper"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no dataset for hopper" in err[0] and "dataset make" in err[0]
+
+
+def test_minari_round_trip_keeps_every_array(made, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    from benchmark.minari_io import export_to_minari, import_from_minari
+
+    original = load_dataset(CARTPOLE, made[1])
+    exported = export_to_minari(original, "gailbench/cartpole/expert-v0")
+    assert exported.total_episodes == 10 and exported.total_steps == original.card["num_pairs"]
+    card = import_from_minari("gailbench/cartpole/expert-v0", CARTPOLE, tmp_path / "imported")
+    assert card["sha256"] == original.card["sha256"]
+    assert card["expert"] == {
+        "source": "minari",
+        "dataset_id": "gailbench/cartpole/expert-v0",
+        "policy": "as recorded",
+    }
+    imported = load_dataset(CARTPOLE, tmp_path / "imported")
+    for name in ARRAYS:
+        np.testing.assert_array_equal(
+            getattr(imported.trajectories, name), getattr(original.trajectories, name)
+        )
+    with pytest.raises(UserInputError, match="recorded on CartPole-v1, not on Acrobot-v1"):
+        import_from_minari("gailbench/cartpole/expert-v0", get_task("acrobot"), tmp_path / "x")
+    with pytest.raises(UserInputError, match="cannot load Minari dataset"):
+        import_from_minari("gailbench/cartpole/missing-v0", CARTPOLE, tmp_path / "x")

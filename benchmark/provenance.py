@@ -6,17 +6,21 @@ import subprocess
 from pathlib import Path
 
 PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "envpool")
+CODE_PATHS = ("algorithms", "benchmark", "pyproject.toml", "Makefile")
 
 
 def code_version() -> str:
-    """The git commit of this checkout, with `-dirty` when tracked files have changed."""
+    """The git commit of this checkout, with `-dirty` when the code differs from it.
+
+    Only the code counts: the results folder changes whenever a result is written.
+    """
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--", *CODE_PATHS],
             cwd=root,
             capture_output=True,
             text=True,

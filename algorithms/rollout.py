@@ -234,3 +234,9 @@ class _StepLog:
         actions = actions.reshape(steps * len(self.episode), *actions.shape[2:])[keep]
         rewards = np.stack(self.rewards).reshape(-1)[keep]
         return obs, actions, rewards, episode[keep]
+
+
+def env_spaces(env_id: str):
+    """(observation dimension, action space) of an environment."""
+    with Sampler(env_id, num_envs=1) as probe:
+        return probe.observation_space.shape[0], probe.action_space

@@ -275,6 +275,37 @@ class ValueFunction(nn.Module):
         return {"losses/value_loss": stats["loss_after"], "losses/value_explained_var": explained}
 
 
+def improve_policy(
+    policy: Policy,
+    value_fn: ValueFunction,
+    trajectories: Trajectories,
+    rewards: np.ndarray,
+    cfg: TRPOConfig,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Steps 3-5 of the paper's iteration for a batch rewarded with `rewards`: GAE advantages
+    (standardised), one TRPO step, then the policy's observation standardiser updated with the
+    batch."""
+    values = value_fn.predict(trajectories.obs, trajectories.timesteps)
+    advantages = gae(rewards, values, trajectories.lengths, cfg.gamma, cfg.lam)
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    stats = policy_step(policy, trajectories.obs, trajectories.actions, advantages, cfg, rng)
+    policy.obs_norm.update(trajectories.obs)
+    return stats
+
+
+def fit_value(
+    value_fn: ValueFunction,
+    trajectories: Trajectories,
+    rewards: np.ndarray,
+    cfg: TRPOConfig,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Step 7: the value function fitted to the batch's discounted returns under `rewards`."""
+    returns = discounted_cumsum(rewards, trajectories.lengths, cfg.gamma)
+    return value_fn.fit(trajectories.obs, trajectories.timesteps, returns, cfg, rng)
+
+
 def update(
     policy: Policy,
     value_fn: ValueFunction,
@@ -283,14 +314,6 @@ def update(
     cfg: TRPOConfig,
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Steps 3-5 and 7 of the paper's iteration for a batch rewarded with `rewards`:
-    GAE advantages (standardised), one TRPO step, the policy's observation standardiser
-    updated with the batch, and the value function fitted to the discounted returns."""
-    t = trajectories.timesteps
-    values = value_fn.predict(trajectories.obs, t)
-    advantages = gae(rewards, values, trajectories.lengths, cfg.gamma, cfg.lam)
-    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    stats = policy_step(policy, trajectories.obs, trajectories.actions, advantages, cfg, rng)
-    policy.obs_norm.update(trajectories.obs)
-    returns = discounted_cumsum(rewards, trajectories.lengths, cfg.gamma)
-    return stats | value_fn.fit(trajectories.obs, t, returns, cfg, rng)
+    """One TRPO iteration on a fixed reward (expert training): policy, then value function."""
+    stats = improve_policy(policy, value_fn, trajectories, rewards, cfg, rng)
+    return stats | fit_value(value_fn, trajectories, rewards, cfg, rng)

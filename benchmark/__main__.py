@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", default="results/datasets")
     imp.set_defaults(func=_dataset_import_minari)
 
+    one = commands.add_parser("run", help="one run: train, evaluate, write its record")
+    one.add_argument("--task", required=True)
+    one.add_argument("--algo", required=True, help="bc, fem, gtal or gail")
+    one.add_argument("--n-traj", type=int, required=True, help="expert trajectories to learn from")
+    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--profile", default="quick", help="budgets: quick (default) or paper")
+    one.add_argument("--out", default="results/runs")
+    one.set_defaults(func=_run)
+
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
     which = bench.add_subparsers(dest="bench", required=True)
     rollout = which.add_parser("rollout", help="simulator limit vs sampler vs gymnasium")
@@ -180,6 +189,18 @@ def _dataset_import_minari(args) -> None:
 def _dataset_summary(card: dict) -> dict:
     summary = {k: card[k] for k in ("task", "num_trajectories", "num_pairs", "expert_score")}
     return summary | {"random_score": card["random"]["mean_return"]}
+
+
+def _run(args) -> None:
+    from pathlib import Path
+
+    from benchmark.profiles import load_profile
+    from benchmark.run import run
+    from benchmark.tasks import get_task
+
+    task, profile = get_task(args.task), load_profile(args.profile)
+    record = run(task, args.algo, args.n_traj, args.seed, profile, Path(args.out))
+    print(json.dumps({k: v for k, v in record.items() if k != "returns"}))
 
 
 def _bench_rollout(args) -> None:

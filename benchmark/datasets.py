@@ -18,8 +18,8 @@ import numpy as np
 
 from algorithms.data import Pairs, Trajectories, subsample, subsample_offsets
 from algorithms.errors import UserInputError
-from algorithms.rollout import Sampler
-from benchmark.experts import atomic_write_bytes, env_spaces, load_expert
+from algorithms.rollout import Sampler, env_spaces
+from benchmark.experts import atomic_write_bytes, load_expert
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 
@@ -184,7 +184,7 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
         raise UserInputError(f"{data_path}: {err}") from None
     if content_sha256(trajectories) != card.get("sha256"):
         raise UserInputError(f"{data_path} changed since its card was written (sha256); {fix}")
-    obs_dim, _ = env_spaces(task)
+    obs_dim, _ = env_spaces(task.env_id)
     if trajectories.obs.shape[1] != obs_dim or trajectories.num_episodes < task.largest_dataset:
         raise UserInputError(
             f"{data_path}: {trajectories.num_episodes} trajectories of {trajectories.obs.shape[1]} "

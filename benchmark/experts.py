@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from algorithms.policies import make_policy
-from algorithms.rollout import Sampler
+from algorithms.rollout import Sampler, env_spaces
 from algorithms.sac import SAC, SACConfig, SquashedGaussianActor, run_episode
 from algorithms.trpo import TRPOConfig, ValueFunction, update
 from benchmark.provenance import code_version, versions
@@ -66,7 +66,7 @@ RECIPES: dict[str, TRPOExpertConfig | SACConfig] = {
     "mountaincar": TRPOExpertConfig(
         iterations=100, pairs_per_iteration=5_000, reward_bonus="mountaincar_speed"
     ),
-    "reacher": TRPOExpertConfig(iterations=200, pairs_per_iteration=50_000),
+    "reacher": TRPOExpertConfig(iterations=100, pairs_per_iteration=50_000),
     "hopper": TRPOExpertConfig(iterations=150, pairs_per_iteration=50_000),
     "walker": TRPOExpertConfig(iterations=300, pairs_per_iteration=50_000),
     "halfcheetah": SACConfig(total_steps=300_000),
@@ -87,17 +87,11 @@ def atomic_torch_save(obj, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def env_spaces(task: Task):
-    """(observation dimension, action space) of the task's environment."""
-    with Sampler(task.env_id, num_envs=1) as probe:
-        return probe.observation_space.shape[0], probe.action_space
-
-
 def train_trpo_expert(task: Task, cfg: TRPOExpertConfig, out_dir: Path):
     """Train (or resume training) a TRPO expert; checkpoints go to `out_dir/checkpoint.pt`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = out_dir / "checkpoint.pt"
-    obs_dim, action_space = env_spaces(task)
+    obs_dim, action_space = env_spaces(task.env_id)
     torch.manual_seed(cfg.seed)
     policy = make_policy(obs_dim, action_space)
     value_fn = ValueFunction(obs_dim, task.time_limit)
@@ -164,7 +158,7 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
     """
     ckpt_dir = out_dir / "sac"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    obs_dim, _ = env_spaces(task)
+    obs_dim, _ = env_spaces(task.env_id)
     env = gym.make(task.env_id)
     agent = SAC(obs_dim, env.action_space, cfg, seed)
     rng = np.random.default_rng(seed)
@@ -268,7 +262,7 @@ def load_expert(task: Task, experts_dir: Path = Path("results/experts")):
             f"`python -m benchmark expert train --task {task.name}`"
         )
     saved = torch.load(path, weights_only=False)
-    obs_dim, action_space = env_spaces(task)
+    obs_dim, action_space = env_spaces(task.env_id)
     if saved["algorithm"] == "sac":
         policy = SquashedGaussianActor(
             obs_dim,

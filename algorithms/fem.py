@@ -1,0 +1,87 @@
+"""FEM: feature expectation matching (Abbeel & Ng 2004) with a linear cost in an L2 ball.
+
+Each iteration the cost weights point from the policy's feature expectations to the expert's,
+w = (mu_E - mu_pi) / ||mu_E - mu_pi||, the direction in which the policy falls furthest short;
+the policy's reward is w . phi(s, a) / dim(phi). Features are the paper's: the standardised state
+and action, their squares scaled by 0.01, and a constant (for discrete actions, the state block
+one-hot by action). Feature expectations are plain averages over pairs, as in the paper's code.
+
+The reward is shifted by its running minimum so that it stays >= 0 (a positive reward for staying
+alive); where reaching the goal ends the episode, by its running maximum so that it stays <= 0.
+"""
+
+import numpy as np
+
+from algorithms.data import Pairs, Trajectories
+
+
+class Features:
+    """phi(s, a), standardised with the expert data's statistics (fixed once)."""
+
+    def __init__(self, expert: Pairs, action_space):
+        self.n_actions = int(action_space.n) if hasattr(action_space, "n") else None
+        self.obs_mean, self.obs_std = expert.obs.mean(0), expert.obs.std(0) + 1e-8
+        if self.n_actions is None:
+            self.act_mean, self.act_std = expert.actions.mean(0), expert.actions.std(0) + 1e-8
+        obs_dim = expert.obs.shape[1]
+        if self.n_actions:
+            self.dim = self.n_actions * 2 * obs_dim + 1
+        else:
+            self.dim = 2 * obs_dim + 2 * expert.actions.shape[1] + 1
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        s = (obs - self.obs_mean) / self.obs_std
+        ones = np.ones((len(obs), 1))
+        if self.n_actions:
+            block = np.concatenate([s, (0.01 * s) ** 2], 1)
+            one_hot = np.eye(self.n_actions)[actions.astype(np.int64)]
+            by_action = (one_hot[:, :, None] * block[:, None, :]).reshape(len(obs), -1)
+            return np.concatenate([by_action, ones], 1)
+        a = (actions - self.act_mean) / self.act_std
+        return np.concatenate([s, a, (0.01 * s) ** 2, (0.01 * a) ** 2, ones], 1)
+
+
+class ShiftedLinearReward:
+    """A linear reward w . psi / dim(psi), shifted by its running extreme (see the docstring).
+
+    The shift is updated whenever rewards are computed, so that every batch, including the one
+    being rewarded, stays on the right side of 0.
+    """
+
+    def __init__(self, dim: int, ends_on_success: bool):
+        self.dim, self.ends_on_success = dim, ends_on_success
+        self.weights = np.zeros(dim)
+        self.shift = np.inf if not ends_on_success else -np.inf
+
+    def shifted(self, psi: np.ndarray) -> np.ndarray:
+        raw = psi @ self.weights / self.dim
+        if self.ends_on_success:
+            self.shift = max(self.shift, raw.max())
+        else:
+            self.shift = min(self.shift, raw.min())
+        return raw - self.shift
+
+    def state_dict(self) -> dict:
+        return {"weights": self.weights.copy(), "shift": self.shift}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.weights, self.shift = state["weights"].copy(), state["shift"]
+
+
+class FEMReward(ShiftedLinearReward):
+    def __init__(self, expert: Pairs, action_space, ends_on_success: bool, seed: int):
+        self.features = Features(expert, action_space)
+        super().__init__(self.features.dim, ends_on_success)
+        self.expert_mean = self.features(expert.obs, expert.actions).mean(0)
+        start = np.random.default_rng(seed).standard_normal(self.dim)
+        self.weights = start / np.linalg.norm(start)
+
+    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        return self.shifted(self.features(obs, actions))
+
+    def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
+        gap = self.expert_mean - self.features(batch.obs, batch.actions).mean(0)
+        norm = np.linalg.norm(gap)
+        if norm > 0:
+            self.weights = gap / norm
+        return {"losses/feature_gap": float(norm)}

@@ -1,0 +1,43 @@
+"""GTAL: game-theoretic apprenticeship learning (Syed & Schapire 2008), cost in a simplex.
+
+The features are FEM's phi and their negatives, psi = [phi, -phi]. Each iteration the adversary
+puts all the cost's weight on the single coordinate where the policy falls furthest short of the
+expert, j = argmin(mu_pi - mu_E) over psi, and the policy's reward is psi_j / dim(psi), shifted
+as in FEM. Everything else (TRPO, value function, budgets) is the shared loop's.
+"""
+
+import numpy as np
+
+from algorithms.data import Pairs, Trajectories
+from algorithms.fem import Features, ShiftedLinearReward
+
+
+class GTALReward(ShiftedLinearReward):
+    def __init__(self, expert: Pairs, action_space, ends_on_success: bool, seed: int):
+        self.features = Features(expert, action_space)
+        super().__init__(2 * self.features.dim, ends_on_success)
+        self.expert_mean = self._psi(expert.obs, expert.actions).mean(0)
+        self._choose(np.random.default_rng(seed).integers(self.dim))
+
+    def _psi(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        phi = self.features(obs, actions)
+        return np.concatenate([phi, -phi], 1)
+
+    def _choose(self, j: int) -> None:
+        self.coordinate = int(j)
+        self.weights = np.eye(self.dim)[j]
+
+    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        return self.shifted(self._psi(obs, actions))
+
+    def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
+        shortfall = self._psi(batch.obs, batch.actions).mean(0) - self.expert_mean
+        self._choose(np.argmin(shortfall))
+        return {"losses/largest_shortfall": float(-shortfall.min())}
+
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"coordinate": self.coordinate}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.coordinate = state["coordinate"]

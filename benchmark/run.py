@@ -1,0 +1,174 @@
+"""One run end to end: load the dataset, train, evaluate, write the record.
+
+A record is a folder `results/runs/<profile>/<task>/<algo>/n<N>/s<S>/`:
+  config.json   every hyperparameter, the seed, the code version, the dataset's sha256
+  metrics.csv   one row per iteration (BC: per validation)
+  eval.json     50 deterministic episodes of the final policy, and their normalised mean;
+                written last, so it marks the run as done (a done run is never rerun)
+  checkpoints/  the learner's state every few iterations (ignored by git); a run started again
+                continues from there and ends with the same record as an uninterrupted run
+"""
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from algorithms import bc, fem, gail, gtal
+from algorithms.errors import UserInputError
+from algorithms.imitation import ImitationLoop, LoopConfig
+from algorithms.policies import make_policy
+from algorithms.rollout import env_spaces
+from algorithms.trpo import TRPOConfig
+from benchmark.datasets import DATASETS_DIR, load_dataset
+from benchmark.experts import atomic_torch_save, atomic_write_bytes, evaluate
+from benchmark.profiles import Profile
+from benchmark.provenance import code_version, versions
+from benchmark.tasks import Task
+
+ALGOS = ("bc", "fem", "gtal", "gail")
+RUNS_DIR = Path("results/runs")
+EVAL_EPISODES = 50
+
+
+def run_dir(results_dir: Path, profile: str, task: Task, algo: str, n_traj: int, seed: int):
+    return results_dir / profile / task.name / algo / f"n{n_traj}" / f"s{seed}"
+
+
+def _write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
+def _write_metrics(path: Path, rows: list[dict]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, text.getvalue().encode())
+
+
+def _config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile, dataset) -> dict:
+    budget = profile.budget(task)
+    config = {
+        "task": task.name,
+        "env_id": task.env_id,
+        "algo": algo,
+        "n_traj": n_traj,
+        "seed": seed,
+        "profile": profile.name,
+        "expert_pairs": len(dataset.expert_pairs(n_traj)),
+        "dataset_sha256": dataset.card["sha256"],
+        "expert_score": dataset.expert_score,
+        "random_score": dataset.random_score,
+        "code_version": code_version(),
+        "versions": versions(),
+    }
+    if algo == "bc":
+        return config | {
+            "bc": asdict(
+                bc.BCConfig(steps=budget.bc_steps, validate_every=budget.bc_validate_every)
+            )
+        }
+    loop = LoopConfig(iterations=budget.iterations, pairs_per_iteration=budget.pairs_per_iteration)
+    config |= {"loop": asdict(loop)}
+    if algo == "gail":
+        config |= {"gail": asdict(gail.GAILConfig())}
+    return config
+
+
+def _make_learner(task: Task, algo: str, config: dict, expert, seed: int):
+    loop = LoopConfig(**config["loop"] | {"trpo": TRPOConfig(**config["loop"]["trpo"])})
+    make_reward = {
+        "fem": fem.FEMReward,
+        "gtal": gtal.GTALReward,
+        "gail": lambda *args: gail.GAILReward(*args, cfg=gail.GAILConfig(**config["gail"])),
+    }[algo]
+    return ImitationLoop(
+        task.env_id, task.time_limit, task.ends_on_success, expert, make_reward, loop, seed
+    )
+
+
+def run(
+    task: Task,
+    algo: str,
+    n_traj: int,
+    seed: int,
+    profile: Profile,
+    results_dir: Path = RUNS_DIR,
+    datasets_dir: Path = DATASETS_DIR,
+    checkpoint_every: int = 10,
+) -> dict:
+    """Train and evaluate one run, or return the record of a run already done."""
+    if algo not in ALGOS:
+        raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
+    folder = run_dir(results_dir, profile.name, task, algo, n_traj, seed)
+    if (folder / "eval.json").exists():
+        return json.loads((folder / "eval.json").read_text())
+    dataset = load_dataset(task, datasets_dir)
+    expert = dataset.expert_pairs(n_traj)
+    config = _config(task, algo, n_traj, seed, profile, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "config.json").exists():
+        before = json.loads((folder / "config.json").read_text())
+        changed = [k for k in config if k != "code_version" and before.get(k) != config[k]]
+        if changed:
+            raise UserInputError(
+                f"{folder} was started with another config ({', '.join(changed)} differ); "
+                "delete the folder to start the run afresh"
+            )
+    _write_json(folder / "config.json", config)
+    label = f"{algo} {task.name} n{n_traj} s{seed}"
+    if algo == "bc":
+        policy, history = _train_bc(task, expert, config, seed, label)
+    else:
+        policy, history = _train_loop(
+            task, algo, expert, config, seed, folder, label, dataset, checkpoint_every
+        )
+    _write_metrics(folder / "metrics.csv", history)
+    result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)
+    result = {"task": task.name, "algo": algo, "n_traj": n_traj, "seed": seed} | result
+    result["normalized_return"] = dataset.normalize(result["mean_return"])
+    result["env_steps"] = history[-1].get("env_steps", 0)
+    result["wall_s"] = history[-1].get("wall_s", 0.0)
+    _write_json(folder / "eval.json", result)
+    return result
+
+
+def _train_bc(task: Task, expert, config: dict, seed: int, label: str):
+    obs_dim, action_space = env_spaces(task.env_id)
+    torch.manual_seed(seed)
+    policy = make_policy(obs_dim, action_space)
+    cfg = bc.BCConfig(**config["bc"])
+    with tqdm(total=cfg.steps, desc=label, unit="step") as bar:
+        policy, history = bc.train(policy, expert, cfg, np.random.default_rng(seed), bar.update)
+    return policy, history
+
+
+def _train_loop(task, algo, expert, config, seed, folder, label, dataset, checkpoint_every):
+    learner = _make_learner(task, algo, config, expert, seed)
+    checkpoint = folder / "checkpoints" / "state.pt"
+    history: list[dict] = []
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        learner.load_state_dict(state["learner"])
+        history = state["history"]
+    iterations = config["loop"]["iterations"]
+    bar = tqdm(total=iterations, initial=learner.iteration, desc=label, unit="iter")
+    while learner.iteration < iterations:
+        metrics = learner.iterate()
+        metrics["charts/normalized_return"] = dataset.normalize(metrics["charts/true_return"])
+        history.append(metrics)
+        bar.update(1)
+        bar.set_postfix(norm=f"{metrics['charts/normalized_return']:.2f}", steps=learner.env_steps)
+        if learner.iteration % checkpoint_every == 0 or learner.iteration == iterations:
+            checkpoint.parent.mkdir(exist_ok=True)
+            atomic_torch_save({"learner": learner.state_dict(), "history": history}, checkpoint)
+            _write_metrics(folder / "metrics.csv", history)
+    bar.close()
+    return learner.policy, history

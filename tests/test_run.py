@@ -1,0 +1,106 @@
+import csv
+import json
+
+import pytest
+
+from algorithms.errors import UserInputError
+from algorithms.imitation import ImitationLoop
+from benchmark import profiles
+from benchmark.__main__ import main
+from benchmark.profiles import Profile, load_profile
+from benchmark.run import run
+from benchmark.tasks import get_task
+
+TINY = Profile(
+    name="tiny",
+    description="test budgets",
+    budgets={
+        "classic": {
+            "iterations": 2,
+            "pairs_per_iteration": 500,
+            "bc_steps": 30,
+            "bc_validate_every": 10,
+        }
+    },
+)
+CARTPOLE = get_task("cartpole")
+
+
+@pytest.mark.parametrize("algo", ["bc", "fem", "gtal", "gail"])
+def test_a_run_writes_its_record_and_is_not_redone(tmp_path, algo):
+    record = run(CARTPOLE, algo, 4, 1, TINY, tmp_path)
+    folder = tmp_path / "tiny" / "cartpole" / algo / "n4" / "s1"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["dataset_sha256"] and config["code_version"] and config["seed"] == 1
+    assert config["expert_pairs"] > 0 and config["profile"] == "tiny"
+    rows = list(csv.DictReader((folder / "metrics.csv").open()))
+    assert len(rows) == (4 if algo == "bc" else 2)  # BC: validations at 0, 10, 20, 29
+    evaluation = json.loads((folder / "eval.json").read_text())
+    assert evaluation["episodes"] == len(evaluation["returns"]) == 50
+    expected = (evaluation["mean_return"] - config["random_score"]) / (
+        config["expert_score"] - config["random_score"]
+    )
+    assert evaluation["normalized_return"] == pytest.approx(expected)
+    stamp = (folder / "eval.json").stat().st_mtime_ns
+    assert run(CARTPOLE, algo, 4, 1, TINY, tmp_path) == record
+    assert (folder / "eval.json").stat().st_mtime_ns == stamp
+
+
+def test_same_seed_same_record(tmp_path):
+    first = run(CARTPOLE, "gail", 1, 3, TINY, tmp_path / "a")
+    second = run(CARTPOLE, "gail", 1, 3, TINY, tmp_path / "b")
+    assert {k: v for k, v in first.items() if k != "wall_s"} == {
+        k: v for k, v in second.items() if k != "wall_s"
+    }
+
+
+def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch):
+    straight = run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "straight", checkpoint_every=1)
+    iterate = ImitationLoop.iterate
+
+    def killed_during_the_second_iteration(learner):
+        if learner.iteration == 1:
+            raise KeyboardInterrupt
+        return iterate(learner)
+
+    monkeypatch.setattr(ImitationLoop, "iterate", killed_during_the_second_iteration)
+    with pytest.raises(KeyboardInterrupt):
+        run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "killed", checkpoint_every=1)
+    monkeypatch.undo()
+    resumed = run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "killed", checkpoint_every=1)
+    assert {k: v for k, v in resumed.items() if k != "wall_s"} == {
+        k: v for k, v in straight.items() if k != "wall_s"
+    }
+
+
+def test_a_run_refuses_a_folder_started_with_another_config(tmp_path):
+    run(CARTPOLE, "bc", 1, 0, TINY, tmp_path)
+    folder = tmp_path / "tiny" / "cartpole" / "bc" / "n1" / "s0"
+    (folder / "eval.json").unlink()
+    other = Profile("tiny", "", {"classic": TINY.budgets["classic"] | {"bc_steps": 31}})
+    with pytest.raises(UserInputError, match="started with another config \\(bc differ"):
+        run(CARTPOLE, "bc", 1, 0, other, tmp_path)
+
+
+def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
+    assert load_profile("paper").budget(CARTPOLE).iterations == CARTPOLE.iterations
+    assert load_profile("quick").budget(get_task("hopper")).pairs_per_iteration == 20_000
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    (tmp_path / "broken.toml").write_text("[budget.classic\n")
+    with pytest.raises(UserInputError, match="broken.toml is not valid TOML"):
+        load_profile("broken")
+    (tmp_path / "typo.toml").write_text("[budget.classic]\niteration = 3\n")
+    with pytest.raises(UserInputError, match="budget.classic.iteration = 3"):
+        load_profile("typo")
+    assert (
+        main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2
+    )
+    assert capsys.readouterr().err.strip().startswith("error: unknown profile 'x'; known profiles")
+
+
+def test_unknown_algorithm_and_too_many_trajectories_get_one_line(tmp_path, capsys):
+    out = ["--out", str(tmp_path)]
+    assert main(["run", "--task", "cartpole", "--algo", "dagger", "--n-traj", "1", *out]) == 2
+    assert "unknown algorithm 'dagger'" in capsys.readouterr().err
+    assert main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "11", *out]) == 2
+    assert "asked for 11 expert trajectories" in capsys.readouterr().err

@@ -89,10 +89,17 @@ class ImitationLoop:
         """One iteration; returns its metrics (the true return is the environment's)."""
         tick = time.perf_counter()
         seed = self.seed * 1_000_003 + self.iteration
+        actor, inference_s = self.policy.actor(self.rng), 0.0
+
+        def timed_actor(obs: np.ndarray) -> np.ndarray:
+            nonlocal inference_s
+            start = time.perf_counter()
+            actions = actor(obs)
+            inference_s += time.perf_counter() - start
+            return actions
+
         with Sampler(self.env_id, self.cfg.num_envs, seed=seed) as sampler:
-            batch = sampler.collect(
-                self.policy.actor(self.rng), min_steps=self.cfg.pairs_per_iteration
-            )
+            batch = sampler.collect(timed_actor, min_steps=self.cfg.pairs_per_iteration)
         sampled = time.perf_counter()
         rewards = self._rewards(batch)
         stats = improve_policy(self.policy, self.value_fn, batch, rewards, self.cfg.trpo, self.rng)
@@ -111,7 +118,8 @@ class ImitationLoop:
             "charts/true_return": float(batch.episode_returns.mean()),
             "charts/episode_length": float(batch.lengths.mean()),
             "charts/learned_reward": float(rewards.mean()),
-            "time/sample_s": sampled - tick,
+            "time/simulation_s": sampled - tick - inference_s,
+            "time/inference_s": inference_s,
             "time/policy_s": stepped - sampled,
             "time/reward_fit_s": fitted - stepped,
             "time/value_fit_s": done - fitted,

@@ -94,3 +94,73 @@ def bench_rollout(task_name: str, num_envs: int, steps: int, rounds: int = 5) ->
         "fraction_of_limit_range": [round(float(f), 3) for f in (fractions.min(), fractions.max())],
         "speedup_vs_gymnasium": round(float(np.median(np.array(sampled) / gymnasium)), 2),
     }
+
+
+def time_to_expert(
+    task_name: str,
+    n_traj: int,
+    profile_name: str = "quick",
+    threshold: float = 0.9,
+    eval_every: int = 5,
+    eval_episodes: int = 10,
+    seed: int = 0,
+) -> dict:
+    """GAIL at a profile's budget, evaluated (deterministic) every few iterations: when does its
+    normalised return first reach `threshold`, and where does the time go?"""
+    from algorithms.gail import GAILReward
+    from algorithms.imitation import ImitationLoop, LoopConfig
+    from benchmark.datasets import load_dataset
+    from benchmark.experts import evaluate
+    from benchmark.profiles import load_profile
+
+    task, profile = get_task(task_name), load_profile(profile_name)
+    dataset = load_dataset(task)
+    budget = profile.budget(task)
+    loop = LoopConfig(iterations=budget.iterations, pairs_per_iteration=budget.pairs_per_iteration)
+    learner = ImitationLoop(
+        task.env_id,
+        task.time_limit,
+        task.ends_on_success,
+        dataset.expert_pairs(n_traj),
+        GAILReward,
+        loop,
+        seed,
+    )
+    reached, curve, eval_s = None, [], 0.0
+    split = {
+        "simulation_s": 0.0,
+        "inference_s": 0.0,
+        "policy_s": 0.0,
+        "reward_fit_s": 0.0,
+        "value_fit_s": 0.0,
+    }
+    for _ in tqdm(range(budget.iterations), desc=f"gail {task.name} n{n_traj}", unit="iter"):
+        metrics = learner.iterate()
+        for key in split:
+            split[key] += metrics[f"time/{key}"]
+        if learner.iteration % eval_every and learner.iteration != budget.iterations:
+            continue
+        tick = time.perf_counter()
+        mean = evaluate(
+            learner.policy, task, eval_episodes, seed=10_000 + seed, deterministic=True
+        )["mean_return"]
+        eval_s += time.perf_counter() - tick
+        normalized = dataset.normalize(mean)
+        curve.append((learner.env_steps, round(normalized, 3)))
+        if reached is None and normalized >= threshold:
+            reached = (learner.env_steps, learner.wall_s + eval_s)
+    key = f"{threshold:g}"
+    return {
+        "task": task.env_id,
+        "algo": "gail",
+        "n_traj": n_traj,
+        "profile": profile.name,
+        f"env_steps_to_{key}": reached[0] if reached else None,
+        f"wall_s_to_{key}": round(reached[1], 1) if reached else None,
+        "final_normalized_return": curve[-1][1],
+        "env_steps": learner.env_steps,
+        "wall_s": round(learner.wall_s + eval_s, 1),
+        "time_split_s": {k: round(v, 1) for k, v in split.items()}
+        | {"evaluation_s": round(eval_s, 1)},
+        "curve": curve,
+    }

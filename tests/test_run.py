@@ -104,3 +104,19 @@ def test_unknown_algorithm_and_too_many_trajectories_get_one_line(tmp_path, caps
     assert "unknown algorithm 'dagger'" in capsys.readouterr().err
     assert main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "11", *out]) == 2
     assert "asked for 11 expert trajectories" in capsys.readouterr().err
+
+
+def test_time_to_expert_reports_the_first_evaluation_past_the_threshold(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    (tmp_path / "tiny.toml").write_text(
+        "[budget.classic]\niterations = 2\npairs_per_iteration = 500\n"
+    )
+    argv = ["bench", "time-to-expert", "--task", "cartpole", "--n-traj", "1", "--profile", "tiny"]
+    assert main(argv + ["--eval-every", "1", "--threshold", "-100"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    first_steps = result["curve"][0][0]
+    assert result["env_steps_to_-100"] == first_steps and 500 <= first_steps < result["env_steps"]
+    assert result["final_normalized_return"] == result["curve"][-1][1]
+    assert set(result["time_split_s"]) >= {"simulation_s", "inference_s", "policy_s"}

@@ -13,7 +13,7 @@ Each iteration samples from environments seeded by (seed, iteration), so the lea
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -64,8 +64,12 @@ class ImitationLoop:
         cfg: LoopConfig,
         seed: int,
     ):
-        self.env_id, self.expert, self.cfg, self.seed = env_id, expert, cfg, seed
+        self.env_id, self.cfg, self.seed = env_id, cfg, seed
         obs_dim, action_space = env_spaces(env_id)
+        self.bounds = (
+            (action_space.low, action_space.high) if hasattr(action_space, "low") else None
+        )
+        self.expert = expert = Pairs(expert.obs, self._as_sent(expert.actions))
         torch.manual_seed(seed + 1)
         self.reward_model = make_reward(expert, action_space, ends_on_success, seed)
         torch.manual_seed(seed)
@@ -76,8 +80,16 @@ class ImitationLoop:
         self.rng = np.random.default_rng(seed)
         self.iteration, self.env_steps, self.wall_s = 0, 0, 0.0
 
+    def _as_sent(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the simulator received them (clipped to the box).
+
+        TRPO needs the policy's raw Gaussian samples, but the reward model must compare pairs
+        on equal terms: a SAC expert's actions never leave the box, a Gaussian's often do.
+        """
+        return actions if self.bounds is None else np.clip(actions, *self.bounds)
+
     def _rewards(self, batch: Trajectories) -> np.ndarray:
-        rewards = self.reward_model.reward(batch.obs, batch.actions)
+        rewards = self.reward_model.reward(batch.obs, self._as_sent(batch.actions))
         if self.cfg.causal_entropy:
             with torch.no_grad():
                 params = self.policy.dist_params(torch.as_tensor(batch.obs))
@@ -104,7 +116,8 @@ class ImitationLoop:
         rewards = self._rewards(batch)
         stats = improve_policy(self.policy, self.value_fn, batch, rewards, self.cfg.trpo, self.rng)
         stepped = time.perf_counter()
-        stats |= self.reward_model.fit(batch, self.expert, self.rng)
+        sent = replace(batch, actions=self._as_sent(batch.actions))
+        stats |= self.reward_model.fit(sent, self.expert, self.rng)
         fitted = time.perf_counter()
         stats |= fit_value(self.value_fn, batch, self._rewards(batch), self.cfg.trpo, self.rng)
         done = time.perf_counter()

@@ -201,5 +201,10 @@ def test_resumed_learner_ends_where_an_uninterrupted_one_does(algo):
 @pytest.mark.parametrize("algo", ["fem", "gtal", "gail"])
 def test_learners_run_on_mujoco_and_on_a_task_that_ends_on_success(algo):
     for task_name in ("hopper", "mountaincar"):
-        metrics = make_learner(algo, task_name, LoopConfig(1, 500, num_envs=2)).iterate()
+        learner = make_learner(algo, task_name, LoopConfig(1, 500, num_envs=2))
+        metrics = learner.iterate()
         assert np.isfinite(metrics["charts/true_return"]) and metrics["losses/kl"] >= 0
+    # The reward model compares the pairs the simulator saw: actions clipped to Hopper's box.
+    raw = load_dataset(get_task("hopper")).expert_pairs(4).actions
+    hopper = make_learner(algo, "hopper", LoopConfig(1, 500, num_envs=2))
+    assert np.abs(raw).max() > 1 >= np.abs(hopper.expert.actions).max()

@@ -12,11 +12,13 @@ A record is a folder `results/runs/<profile>/<task>/<algo>/n<N>/s<S>/`:
 import csv
 import io
 import json
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from algorithms import bc, fem, gail, gtal
@@ -94,6 +96,20 @@ def _make_learner(task: Task, algo: str, config: dict, expert, seed: int):
     )
 
 
+@contextmanager
+def single_threaded():
+    """One thread for torch and BLAS: a thread count changes the order of floating-point sums,
+    so without this the same seed would give another record on a machine with more cores.
+    (Sweeps run one process per core, so a single run loses nothing by it.)"""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run(
     task: Task,
     algo: str,
@@ -124,14 +140,15 @@ def run(
             )
     _write_json(folder / "config.json", config)
     label = f"{algo} {task.name} n{n_traj} s{seed}"
-    if algo == "bc":
-        policy, history = _train_bc(task, expert, config, seed, label)
-    else:
-        policy, history = _train_loop(
-            task, algo, expert, config, seed, folder, label, dataset, checkpoint_every
-        )
-    _write_metrics(folder / "metrics.csv", history)
-    result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)
+    with single_threaded():
+        if algo == "bc":
+            policy, history = _train_bc(task, expert, config, seed, label)
+        else:
+            policy, history = _train_loop(
+                task, algo, expert, config, seed, folder, label, dataset, checkpoint_every
+            )
+        _write_metrics(folder / "metrics.csv", history)
+        result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)
     result = {"task": task.name, "algo": algo, "n_traj": n_traj, "seed": seed} | result
     result["normalized_return"] = dataset.normalize(result["mean_return"])
     result["env_steps"] = history[-1].get("env_steps", 0)

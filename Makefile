@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast bench lint clean experts datasets
+.PHONY: setup test test-fast bench lint clean experts datasets reproduce status tables figures \
+	wandb-sync throughput
 
 setup: $(STAMP)
 
@@ -22,6 +23,33 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest --benchmark-skip -m "not slow"
+
+# The main job: every run of a profile (skipping those done, resuming those interrupted), then the
+# tables and figures. PROFILE: smoke | quick | standard | paper. EXECUTOR=ray runs on Ray
+# (RAY_ADDRESS joins a cluster). DRY_RUN=1 prints the plan and its estimated cost instead.
+PROFILE ?= quick
+EXECUTOR ?= local
+WORKERS ?=
+reproduce: $(STAMP)
+	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(DRY_RUN),--dry-run)
+
+status: $(STAMP)
+	$(PY) -m benchmark status --profile $(PROFILE)
+
+tables: $(STAMP)
+	$(PY) -m benchmark tables --profile $(PROFILE)
+
+figures: $(STAMP)
+	$(PY) -m benchmark figures --profile $(PROFILE)
+
+# Uploads the offline W&B runs (needs WANDB_API_KEY or `wandb login`).
+wandb-sync: $(STAMP)
+	$(PY) -m benchmark wandb-sync
+
+# Measures this machine's seconds per step: the plan's cost estimates (results/throughput.json).
+throughput: $(STAMP)
+	$(PY) -m benchmark bench throughput --task all
 
 bench: $(STAMP)
 	$(PY) -m pytest tests/bench --benchmark-only --benchmark-columns=min,mean,max,rounds

@@ -44,11 +44,11 @@ def train(
     expert: Pairs,
     cfg: BCConfig,
     rng: np.random.Generator,
-    on_step: Callable[[int], object] | None = None,
+    on_validation: Callable[[dict], object] | None = None,
 ):
     """Fit `policy` to the expert pairs; returns (best snapshot, metrics of each validation).
 
-    `on_step(1)` is called after every optimiser step (a progress bar's update).
+    `on_validation(row)` is called with each validation's metrics (for progress reports).
     """
     tick = time.perf_counter()
     order = rng.permutation(len(expert))
@@ -67,8 +67,6 @@ def train(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if on_step:
-            on_step(1)
         if step % cfg.validate_every == 0 or step == cfg.steps - 1:
             score = validation_score(policy, obs[valid_idx], actions[valid_idx])
             if score > best_score:
@@ -82,4 +80,6 @@ def train(
                     "losses/best_validation_score": best_score,
                 }
             )
+            if on_validation:
+                on_validation(history[-1])
     return best, history

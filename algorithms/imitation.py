@@ -63,8 +63,11 @@ class ImitationLoop:
         make_reward: Callable[..., RewardModel],
         cfg: LoopConfig,
         seed: int,
+        num_threads: int | None = None,
     ):
-        self.env_id, self.cfg, self.seed = env_id, cfg, seed
+        """`num_threads`: the simulator's threads (default: one per core); results do not
+        depend on it."""
+        self.env_id, self.cfg, self.seed, self.num_threads = env_id, cfg, seed, num_threads
         obs_dim, action_space = env_spaces(env_id)
         self.bounds = (
             (action_space.low, action_space.high) if hasattr(action_space, "low") else None
@@ -110,7 +113,8 @@ class ImitationLoop:
             inference_s += time.perf_counter() - start
             return actions
 
-        with Sampler(self.env_id, self.cfg.num_envs, seed=seed) as sampler:
+        envs = Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads)
+        with envs as sampler:
             batch = sampler.collect(timed_actor, min_steps=self.cfg.pairs_per_iteration)
         sampled = time.perf_counter()
         rewards = self._rewards(batch)

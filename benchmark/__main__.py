@@ -69,6 +69,41 @@ def _parser() -> argparse.ArgumentParser:
     one.add_argument("--out", default="results/runs")
     one.set_defaults(func=_run)
 
+    reproduce = commands.add_parser(
+        "reproduce", help="run a profile's sweep (resumes; skips done runs), then tables, figures"
+    )
+    reproduce.add_argument("--profile", default="quick")
+    reproduce.add_argument("--executor", default="local", help="local (process pool) or ray")
+    reproduce.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
+    reproduce.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    reproduce.add_argument("--runs", default="results/runs")
+    reproduce.add_argument("--datasets", default="results/datasets")
+    reproduce.set_defaults(func=_reproduce)
+
+    status = commands.add_parser("status", help="the state of every run of a profile")
+    status.add_argument("--profile", default="quick")
+    status.add_argument("--runs", default="results/runs")
+    status.set_defaults(func=_status)
+
+    sync = commands.add_parser("wandb-sync", help="upload the offline W&B runs")
+    sync.add_argument("--dir", default="results/wandb")
+    sync.set_defaults(func=_wandb_sync)
+
+    tables = commands.add_parser(
+        "tables", help="comparison, statistics and cost tables from run records (no training)"
+    )
+    tables.add_argument("--profile", required=True, help="the profile whose runs to tabulate")
+    tables.add_argument("--runs", default="results/runs")
+    tables.add_argument("--out", default="results/tables", help="writes <out>/<profile>/")
+    tables.set_defaults(func=_tables)
+    figures = commands.add_parser(
+        "figures", help="Figure 1 and learning curves from run records (no training)"
+    )
+    figures.add_argument("--profile", required=True, help="the profile whose runs to plot")
+    figures.add_argument("--runs", default="results/runs")
+    figures.add_argument("--out", default="results/figures", help="writes <out>/<profile>/")
+    figures.set_defaults(func=_figures)
+
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
     which = bench.add_subparsers(dest="bench", required=True)
     rollout = which.add_parser("rollout", help="simulator limit vs sampler vs gymnasium")
@@ -85,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     tte.add_argument("--eval-every", type=int, default=5, help="iterations between evaluations")
     tte.add_argument("--seed", type=int, default=0)
     tte.set_defaults(func=_bench_time_to_expert)
+    speed = which.add_parser(
+        "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
+    )
+    speed.add_argument("--task", default="all", help="a task, or `all` (those with a dataset)")
+    speed.add_argument("--out", default="results/throughput.json")
+    speed.set_defaults(func=_bench_throughput)
     return parser
 
 
@@ -209,6 +250,102 @@ def _run(args) -> None:
     task, profile = get_task(args.task), load_profile(args.profile)
     record = run(task, args.algo, args.n_traj, args.seed, profile, Path(args.out))
     print(json.dumps({k: v for k, v in record.items() if k != "returns"}))
+
+
+def _reproduce(args) -> None:
+    import os
+    from pathlib import Path
+
+    from benchmark.profiles import load_profile
+    from benchmark.sweep import check_inputs, format_plan, plan, sweep
+
+    profile, runs, datasets = load_profile(args.profile), Path(args.runs), Path(args.datasets)
+    workers = args.workers or os.cpu_count() or 1
+    if args.dry_run:
+        print(format_plan(profile, plan(profile), runs, workers))
+        check_inputs(profile, datasets)  # the plan stands; say what would stop it from starting
+        return
+    result = sweep(profile, args.executor, workers, runs, datasets)
+    print(
+        f"profile {profile.name}: {len(result.done)} runs done now, {len(result.skipped)} "
+        f"done before, {len(result.failed)} failed"
+    )
+    for spec, error in result.failed.items():
+        print(f"  failed: {spec.label}: {error}", file=sys.stderr)
+    _report(profile.name, runs)
+    if result.failed:
+        raise UserInputError(
+            f"{len(result.failed)} runs failed (listed above, tracebacks in their error.txt); "
+            "fix the cause and start the sweep again: it resumes them"
+        )
+
+
+def _report(profile: str, runs) -> None:
+    """Tables and figures from the records there are, logged to the profile's W&B summary run."""
+    from benchmark.aggregate import build_tables
+    from benchmark.plots import build_figures
+    from benchmark.tracking import log_profile_summary
+
+    tables = build_tables(profile, runs, runs.parent / "tables")
+    figures = build_figures(profile, runs, runs.parent / "figures")
+    pictures = [f for f in figures if f.suffix == ".png"]
+    log_profile_summary(profile, tables, pictures, wandb_dir=runs.parent / "wandb")
+    print(f"tables in {runs.parent / 'tables'}, figures in {runs.parent / 'figures'}")
+
+
+def _status(args) -> None:
+    from pathlib import Path
+
+    from benchmark.profiles import load_profile
+    from benchmark.sweep import format_status
+
+    print(format_status(load_profile(args.profile), Path(args.runs)))
+
+
+def _wandb_sync(args) -> None:
+    from pathlib import Path
+
+    from benchmark.tracking import sync
+
+    if sync(Path(args.dir)) != 0:
+        raise UserInputError("wandb sync failed (its message is above); fix it and run again")
+
+
+def _bench_throughput(args) -> None:
+    import os
+    import platform
+    from pathlib import Path
+
+    from benchmark.bench import throughput
+    from benchmark.experts import atomic_write_bytes
+
+    out = Path(args.out)
+    data = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
+    data["machine"] = {"cores": os.cpu_count(), "processor": platform.processor()}
+    data["command"] = "python -m benchmark bench throughput"
+    for task in _chosen_tasks(args.task):
+        data["tasks"][task.name] = {k: float(f"{v:.4g}") for k, v in throughput(task.name).items()}
+        print(json.dumps({"task": task.name} | data["tasks"][task.name]))
+        atomic_write_bytes(out, json.dumps(data, indent=1).encode())
+
+
+def _tables(args) -> None:
+    from pathlib import Path
+
+    from benchmark.aggregate import build_tables
+
+    for table in build_tables(args.profile, Path(args.runs), Path(args.out)).values():
+        for path in table.attrs["paths"]:
+            print(path)
+
+
+def _figures(args) -> None:
+    from pathlib import Path
+
+    from benchmark.plots import build_figures
+
+    for path in build_figures(args.profile, Path(args.runs), Path(args.out)):
+        print(path)
 
 
 def _bench_rollout(args) -> None:

@@ -164,3 +164,54 @@ def time_to_expert(
         | {"evaluation_s": round(eval_s, 1)},
         "curve": curve,
     }
+
+
+def throughput(task_name: str, iterations: int = 3, bc_steps: int = 300, seed: int = 0) -> dict:
+    """Seconds per env step (imitation loop, evaluation) and per BC step of one single-threaded
+    run, as a sweep's worker runs it: the figures behind `make reproduce DRY_RUN=1`'s estimates.
+
+    The loop samples the quick profile's pairs per iteration with GAIL (FEM and GTAL cost about
+    the same: the reward fit is a few percent of an iteration). The first iteration is left out
+    (it warms the caches).
+    """
+    from algorithms import bc
+    from algorithms.data import Pairs
+    from algorithms.gail import GAILReward
+    from algorithms.imitation import ImitationLoop, LoopConfig
+    from algorithms.rollout import env_spaces
+    from benchmark.datasets import random_actor
+    from benchmark.profiles import load_profile
+    from benchmark.run import single_threaded
+
+    task = get_task(task_name)
+    # Synthetic expert pairs of the smallest dataset's size: the cost does not depend on their
+    # values, and tasks without an expert yet can be measured too.
+    obs_dim, action_space = env_spaces(task.env_id)
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal((task.dataset_sizes[0] * task.time_limit // task.subsample_every,
+                               obs_dim)).astype(np.float32)
+    expert = Pairs(obs, random_actor(action_space, rng)(obs))
+    pairs = load_profile("quick").budget(task).pairs_per_iteration
+    loop_cfg = LoopConfig(iterations=iterations + 1, pairs_per_iteration=pairs)
+    with single_threaded():
+        learner = ImitationLoop(
+            task.env_id, task.time_limit, task.ends_on_success, expert, GAILReward, loop_cfg,
+            seed, num_threads=1,
+        )
+        learner.iterate()
+        steps, wall = learner.env_steps, learner.wall_s
+        for _ in range(iterations):
+            learner.iterate()
+        loop_s = (learner.wall_s - wall) / (learner.env_steps - steps)
+
+        # Evaluation as run.py does it: 16 environments, deterministic actions.
+        with Sampler(task.env_id, num_envs=16, seed=seed, num_threads=1) as sampler:
+            tick = time.perf_counter()
+            evaluated = sampler.collect(learner.policy.actor(None), min_episodes=16).num_steps
+            eval_s = (time.perf_counter() - tick) / evaluated
+
+        cfg = bc.BCConfig(steps=bc_steps, validate_every=bc_steps)
+        tick = time.perf_counter()
+        bc.train(make_policy(obs_dim, action_space), expert, cfg, np.random.default_rng(seed))
+        bc_s = (time.perf_counter() - tick) / bc_steps
+    return {"loop_s_per_step": loop_s, "eval_s_per_step": eval_s, "bc_s_per_step": bc_s}

@@ -27,13 +27,13 @@ from algorithms.imitation import ImitationLoop, LoopConfig
 from algorithms.policies import make_policy
 from algorithms.rollout import env_spaces
 from algorithms.trpo import TRPOConfig
+from benchmark import tracking
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.experts import atomic_torch_save, atomic_write_bytes, evaluate
-from benchmark.profiles import Profile
+from benchmark.profiles import ALGOS, Profile
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 
-ALGOS = ("bc", "fem", "gtal", "gail")
 RUNS_DIR = Path("results/runs")
 EVAL_EPISODES = 50
 
@@ -84,7 +84,7 @@ def _config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile, dat
     return config
 
 
-def _make_learner(task: Task, algo: str, config: dict, expert, seed: int):
+def _make_learner(task: Task, algo: str, config: dict, expert, seed: int, num_threads):
     loop = LoopConfig(**config["loop"] | {"trpo": TRPOConfig(**config["loop"]["trpo"])})
     make_reward = {
         "fem": fem.FEMReward,
@@ -92,7 +92,8 @@ def _make_learner(task: Task, algo: str, config: dict, expert, seed: int):
         "gail": lambda *args: gail.GAILReward(*args, cfg=gail.GAILConfig(**config["gail"])),
     }[algo]
     return ImitationLoop(
-        task.env_id, task.time_limit, task.ends_on_success, expert, make_reward, loop, seed
+        task.env_id, task.time_limit, task.ends_on_success, expert, make_reward, loop, seed,
+        num_threads,
     )
 
 
@@ -119,8 +120,17 @@ def run(
     results_dir: Path = RUNS_DIR,
     datasets_dir: Path = DATASETS_DIR,
     checkpoint_every: int = 10,
+    show_progress: bool = True,
+    num_threads: int | None = None,
+    wandb_dir: Path | None = None,
 ) -> dict:
-    """Train and evaluate one run, or return the record of a run already done."""
+    """Train and evaluate one run, or return the record of a run already done.
+
+    `num_threads`: the simulator's threads (default one per core; a sweep gives each run one).
+    Progress goes to a bar (`show_progress`) and always to `progress.json` in the record folder,
+    which sweeps and `make status` read. W&B files go to `wandb_dir` (default: `wandb/` beside
+    the runs folder; see `benchmark.tracking`).
+    """
     if algo not in ALGOS:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
     folder = run_dir(results_dir, profile.name, task, algo, n_traj, seed)
@@ -139,36 +149,77 @@ def run(
                 "delete the folder to start the run afresh"
             )
     _write_json(folder / "config.json", config)
-    label = f"{algo} {task.name} n{n_traj} s{seed}"
-    with single_threaded():
-        if algo == "bc":
-            policy, history = _train_bc(task, expert, config, seed, label)
-        else:
-            policy, history = _train_loop(
-                task, algo, expert, config, seed, folder, label, dataset, checkpoint_every
-            )
-        _write_metrics(folder / "metrics.csv", history)
-        result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)
-    result = {"task": task.name, "algo": algo, "n_traj": n_traj, "seed": seed} | result
-    result["normalized_return"] = dataset.normalize(result["mean_return"])
-    result["env_steps"] = history[-1].get("env_steps", 0)
-    result["wall_s"] = history[-1].get("wall_s", 0.0)
-    _write_json(folder / "eval.json", result)
+    tracker = tracking.start_run(config, wandb_dir or results_dir.parent / "wandb")
+    progress = _Progress(folder, f"{algo} {task.name} n{n_traj} s{seed}", show_progress, tracker)
+    try:
+        with single_threaded():
+            if algo == "bc":
+                policy, history = _train_bc(task, expert, config, seed, progress)
+            else:
+                policy, history = _train_loop(
+                    task, algo, expert, config, seed, folder, dataset, checkpoint_every,
+                    progress, num_threads,
+                )
+            _write_metrics(folder / "metrics.csv", history)
+            result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)
+        result = {"task": task.name, "algo": algo, "n_traj": n_traj, "seed": seed} | result
+        result["normalized_return"] = dataset.normalize(result["mean_return"])
+        result["env_steps"] = history[-1].get("env_steps", 0)
+        result["wall_s"] = history[-1].get("wall_s", 0.0)
+        atomic_torch_save(policy.state_dict(), folder / "policy.pt")
+        tracker.summary({k: v for k, v in result.items() if k != "returns"})
+        tracker.log_policy(folder / "policy.pt")
+        _write_json(folder / "eval.json", result)
+    finally:
+        # An unfinished W&B run keeps its id busy in this process (a sweep worker runs many).
+        tracker.finish()
+        progress.close()
     return result
 
 
-def _train_bc(task: Task, expert, config: dict, seed: int, label: str):
+class _Progress:
+    """A run's progress: a bar, `progress.json` (for sweeps and `make status`) and W&B."""
+
+    def __init__(self, folder: Path, label: str, show: bool, tracker):
+        self.path, self.label, self.tracker = folder / "progress.json", label, tracker
+        self.bar = tqdm(desc=label, disable=not show, unit="it")
+
+    def start(self, done: int, total: int) -> None:
+        self.bar.reset(total)
+        self.bar.update(done)
+        self.total = total
+
+    def step(self, done: int, metrics: dict, step: int) -> None:
+        """`done` of `total` units (iterations or BC steps); `step` is the W&B x-axis."""
+        self.tracker.log(metrics, step=step)
+        self.bar.update(done - self.bar.n)
+        normalized = metrics.get("charts/normalized_return")
+        if normalized is not None:
+            self.bar.set_postfix(norm=f"{normalized:.2f}", steps=metrics.get("env_steps", 0))
+        _write_json(self.path, {"done": done, "total": self.total, "metrics": metrics})
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _train_bc(task: Task, expert, config: dict, seed: int, progress: _Progress):
     obs_dim, action_space = env_spaces(task.env_id)
     torch.manual_seed(seed)
     policy = make_policy(obs_dim, action_space)
     cfg = bc.BCConfig(**config["bc"])
-    with tqdm(total=cfg.steps, desc=label, unit="step") as bar:
-        policy, history = bc.train(policy, expert, cfg, np.random.default_rng(seed), bar.update)
+    progress.start(0, cfg.steps)
+
+    def on_validation(row: dict) -> None:
+        progress.step(row["step"] + 1, row, step=row["step"])
+
+    policy, history = bc.train(policy, expert, cfg, np.random.default_rng(seed), on_validation)
     return policy, history
 
 
-def _train_loop(task, algo, expert, config, seed, folder, label, dataset, checkpoint_every):
-    learner = _make_learner(task, algo, config, expert, seed)
+def _train_loop(
+    task, algo, expert, config, seed, folder, dataset, checkpoint_every, progress, num_threads
+):
+    learner = _make_learner(task, algo, config, expert, seed, num_threads)
     checkpoint = folder / "checkpoints" / "state.pt"
     history: list[dict] = []
     if checkpoint.exists():
@@ -176,16 +227,14 @@ def _train_loop(task, algo, expert, config, seed, folder, label, dataset, checkp
         learner.load_state_dict(state["learner"])
         history = state["history"]
     iterations = config["loop"]["iterations"]
-    bar = tqdm(total=iterations, initial=learner.iteration, desc=label, unit="iter")
+    progress.start(learner.iteration, iterations)
     while learner.iteration < iterations:
         metrics = learner.iterate()
         metrics["charts/normalized_return"] = dataset.normalize(metrics["charts/true_return"])
         history.append(metrics)
-        bar.update(1)
-        bar.set_postfix(norm=f"{metrics['charts/normalized_return']:.2f}", steps=learner.env_steps)
+        progress.step(learner.iteration, metrics, step=learner.env_steps)
         if learner.iteration % checkpoint_every == 0 or learner.iteration == iterations:
             checkpoint.parent.mkdir(exist_ok=True)
             atomic_torch_save({"learner": learner.state_dict(), "history": history}, checkpoint)
             _write_metrics(folder / "metrics.csv", history)
-    bar.close()
     return learner.policy, history

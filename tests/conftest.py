@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import numpy as np
@@ -6,6 +7,8 @@ import torch
 
 # EnvPool builds float64 Box spaces that gymnasium warns about on every creation.
 warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")
+# Tests track with the real W&B client, offline: they must never upload, whatever the key.
+os.environ["WANDB_MODE"] = "offline"
 
 
 @pytest.fixture(autouse=True)

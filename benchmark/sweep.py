@@ -1,0 +1,337 @@
+"""Sweeps: every run of a profile, on a local process pool or on Ray, resumable at any moment.
+
+A sweep expands the profile's grid (`Profile.runs`), checks every input before starting anything,
+skips the runs already done (their `eval.json` exists), and runs the rest, one single-threaded
+run per worker. A run that fails is reported (its traceback goes to `error.txt` in its folder)
+and the others go on. A sweep killed at any moment, SIGKILL included, loses at most each running
+run's work since its last checkpoint: started again, those runs continue from their checkpoints.
+
+Estimates of env steps and CPU time come from `results/throughput.json`, measured on this machine
+by `python -m benchmark bench throughput`.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm import tqdm
+
+from algorithms.errors import UserInputError
+from algorithms.imitation import LoopConfig
+from benchmark.datasets import DATASETS_DIR, load_dataset
+from benchmark.profiles import Profile, RunSpec
+from benchmark.run import EVAL_EPISODES, RUNS_DIR, run, run_dir
+from benchmark.tasks import TASKS
+
+THROUGHPUT_FILE = Path("results/throughput.json")
+EXECUTORS = ("local", "ray")
+POLL_S = 2.0
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+@dataclass(frozen=True)
+class Planned:
+    spec: RunSpec
+    env_steps: int
+    """Estimated training env steps (the evaluation's 50 episodes not included)."""
+    cpu_s: float
+    """Estimated CPU seconds, evaluation included."""
+
+
+def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]:
+    """Every run of the profile with its env steps and estimated CPU seconds on this machine."""
+    throughput_file = throughput_file or THROUGHPUT_FILE
+    if not throughput_file.exists():
+        raise UserInputError(
+            f"{throughput_file} is missing; measure this machine with "
+            "`python -m benchmark bench throughput`"
+        )
+    rates = json.loads(throughput_file.read_text())["tasks"]
+    planned = []
+    for spec in profile.runs():
+        task, budget = TASKS[spec.task], profile.budget(TASKS[spec.task])
+        if spec.task not in rates:
+            raise UserInputError(
+                f"{throughput_file} has no figure for {spec.task}; measure it with "
+                f"`python -m benchmark bench throughput --task {spec.task}`"
+            )
+        rate = rates[spec.task]
+        eval_s = EVAL_EPISODES * task.time_limit * rate["eval_s_per_step"]
+        if spec.algo == "bc":
+            planned.append(Planned(spec, 0, budget.bc_steps * rate["bc_s_per_step"] + eval_s))
+        else:
+            # Whole episodes: an iteration overshoots its pairs by about a quarter episode per
+            # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k).
+            per_iteration = budget.pairs_per_iteration + LoopConfig.num_envs * task.time_limit // 4
+            steps = budget.iterations * per_iteration
+            planned.append(Planned(spec, steps, steps * rate["loop_s_per_step"] + eval_s))
+    return planned
+
+
+def check_inputs(profile: Profile, datasets_dir: Path = DATASETS_DIR) -> None:
+    """Load every dataset the profile needs (each is verified) before any run starts."""
+    largest: dict[str, int] = {}
+    for spec in profile.runs():
+        largest[spec.task] = max(largest.get(spec.task, 0), spec.n_traj)
+    for name, n_traj in largest.items():
+        dataset = load_dataset(TASKS[name], datasets_dir)
+        dataset.expert_pairs(n_traj)  # refuses sizes the dataset does not have
+
+
+def state(folder: Path) -> tuple[str, float]:
+    """(done | failed | started | pending, fraction done) of a run's record folder."""
+    if (folder / "eval.json").exists():
+        return "done", 1.0
+    fraction = 0.0
+    if (folder / "progress.json").exists():
+        try:
+            progress = json.loads((folder / "progress.json").read_text())
+            fraction = progress["done"] / progress["total"]
+        except (OSError, ValueError, KeyError, ZeroDivisionError):
+            pass  # a progress file is only ever replaced whole; an unreadable one counts as 0
+    if (folder / "error.txt").exists():
+        return "failed", fraction
+    return ("started" if folder.exists() else "pending"), fraction
+
+
+def _folder(runs_dir: Path, profile: Profile, spec: RunSpec) -> Path:
+    return run_dir(runs_dir, profile.name, TASKS[spec.task], spec.algo, spec.n_traj, spec.seed)
+
+
+def _execute(spec: RunSpec, profile: Profile, runs_dir: Path, datasets_dir: Path) -> str | None:
+    """One run in a worker; returns None, or the error (also written to the run's error.txt)."""
+    folder = _folder(runs_dir, profile, spec)
+    (folder / "error.txt").unlink(missing_ok=True)
+    try:
+        task = TASKS[spec.task]
+        run(task, spec.algo, spec.n_traj, spec.seed, profile, runs_dir, datasets_dir,
+            show_progress=False, num_threads=1)
+    except Exception as err:  # a failed run must not stop the sweep
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "error.txt").write_text(traceback.format_exc())
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the sweep does, even by SIGKILL: an orphan would go on writing into a
+    run folder that the restarted sweep resumes."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the sweep died before the line above took effect
+        os._exit(1)
+
+
+class _LocalPool:
+    """A process pool of `workers` processes; a worker that dies fails only the runs it held."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        # spawn: EnvPool and torch threads do not survive a fork
+        return ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, spec, *args):
+        return self.pool.submit(_execute, spec, *args)
+
+    def finished(self, handles: list) -> list[tuple[object, str | None]]:
+        done, _ = wait(handles, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        if any(isinstance(h.exception(), BrokenProcessPool) for h in done):
+            # Every run in flight shared the broken pool; each resumes from its checkpoint
+            # when the sweep is started again.
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = self._new_pool()
+            return [(h, "a worker process died (killed, or out of memory)") for h in handles]
+        return [(handle, handle.result()) for handle in done]
+
+    def close(self):
+        self.pool.shutdown(cancel_futures=True)
+
+
+class _RayPool:
+    """Ray tasks of one CPU each: joins RAY_ADDRESS when set, else starts a local instance."""
+
+    def __init__(self, workers: int):
+        import ray
+
+        self.ray = ray
+        # Workers on other machines see the driver's W&B settings; records need a shared disk.
+        env_vars = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
+        options = dict(log_to_driver=False, runtime_env={"env_vars": env_vars})
+        address = os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, **options)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, **options)
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(_execute)
+
+    def submit(self, spec, *args):
+        return self.remote.remote(spec, *args)
+
+    def finished(self, handles: list) -> list[tuple[object, str | None]]:
+        done, _ = self.ray.wait(handles, num_returns=1, timeout=POLL_S)
+        outcomes = []
+        for handle in done:
+            try:
+                outcomes.append((handle, self.ray.get(handle)))
+            except self.ray.exceptions.RayError as err:
+                outcomes.append((handle, f"the Ray task died: {type(err).__name__}"))
+        return outcomes
+
+    def close(self):
+        self.ray.shutdown()
+
+
+@dataclass
+class SweepResult:
+    done: list[RunSpec]
+    failed: dict[RunSpec, str]
+    skipped: list[RunSpec]
+    """Runs already done before the sweep started."""
+
+
+def sweep(
+    profile: Profile,
+    executor: str = "local",
+    workers: int | None = None,
+    runs_dir: Path = RUNS_DIR,
+    datasets_dir: Path = DATASETS_DIR,
+    throughput_file: Path | None = None,
+    show_progress: bool = True,
+) -> SweepResult:
+    """Run every run of the profile not done yet; report progress (sweep bar + one per run)."""
+    if executor not in EXECUTORS:
+        raise UserInputError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+    planned = plan(profile, throughput_file)
+    check_inputs(profile, datasets_dir)
+    runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
+    workers = workers or os.cpu_count() or 1
+    skipped = [p.spec for p in planned if state(_folder(runs_dir, profile, p.spec))[0] == "done"]
+    todo = [p for p in planned if p.spec not in set(skipped)]
+    result = SweepResult(done=[], failed={}, skipped=skipped)
+    if not todo:
+        return result
+    pool = (_RayPool if executor == "ray" else _LocalPool)(workers)
+    display = _Display(todo, workers, show_progress)
+    pending, running = list(todo), {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                item = pending.pop(0)
+                running[pool.submit(item.spec, profile, runs_dir, datasets_dir)] = item
+            for handle, error in pool.finished(list(running)):
+                item = running.pop(handle)
+                if error is None:
+                    result.done.append(item.spec)
+                else:
+                    result.failed[item.spec] = error
+                    folder = _folder(runs_dir, profile, item.spec)
+                    display.write(f"FAILED {item.spec.label}: {error} (see {folder}/error.txt)")
+            fractions = {
+                item: state(_folder(runs_dir, profile, item.spec))[1] for item in running.values()
+            }
+            display.update(result, fractions, len(pending))
+    finally:
+        display.close()
+        pool.close()
+    return result
+
+
+class _Display:
+    """The sweep's bar (share of the estimated CPU time done, with its ETA) and one bar per run."""
+
+    def __init__(self, todo: list[Planned], workers: int, show: bool):
+        self.cost = {p.spec: p.cpu_s for p in todo}
+        self.bar = tqdm(
+            total=round(sum(self.cost.values())), desc="sweep", unit="cpu-s", disable=not show,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+        )
+        self.slots = [
+            tqdm(total=1, position=i + 1, leave=False, disable=not show, bar_format="{desc}")
+            for i in range(workers)
+        ]
+
+    def update(self, result: SweepResult, fractions: dict[Planned, float], pending: int) -> None:
+        finished = [*result.done, *result.failed]
+        work = sum(self.cost[s] for s in finished)
+        work += sum(item.cpu_s * f for item, f in fractions.items())
+        self.bar.n = round(work)
+        self.bar.set_postfix_str(
+            f"done {len(result.done)} running {len(fractions)} failed {len(result.failed)} "
+            f"pending {pending}"
+        )
+        lines = [f"  {item.spec.label}: {f:4.0%}" for item, f in fractions.items()]
+        for k, slot in enumerate(self.slots):
+            slot.set_description_str(lines[k] if k < len(lines) else "", refresh=True)
+
+    def write(self, line: str) -> None:
+        self.bar.write(line)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.close()
+        self.bar.close()
+
+
+def wait_for_plan(planned: list[Planned], workers: int) -> float:
+    """Wall seconds of the plan on `workers` cores (longest runs first onto the freest core)."""
+    loads = [0.0] * workers
+    for cost in sorted((p.cpu_s for p in planned), reverse=True):
+        loads[loads.index(min(loads))] += cost
+    return max(loads)
+
+
+def format_plan(profile: Profile, planned: list[Planned], runs_dir: Path, workers: int) -> str:
+    """The dry run's text: one line per run, then the totals of what is left to do."""
+    lines = [f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
+    todo = []
+    for item in planned:
+        status, fraction = state(_folder(runs_dir, profile, item.spec))
+        if status != "done":
+            todo.append(item)
+        lines.append(
+            f"{item.spec.label:<34} {status:<8} {item.env_steps:>12,} {item.cpu_s / 3600:>10.2f}"
+        )
+    steps = sum(p.env_steps for p in todo)
+    cpu_h = sum(p.cpu_s for p in todo) / 3600
+    wall_h = wait_for_plan(todo, workers) / 3600
+    lines.append(
+        f"profile {profile.name}: {len(planned)} runs, {len(todo)} to do: {steps:,} env steps, "
+        f"{cpu_h:.2f} CPU-hours, about {wall_h:.2f} h on {workers} workers"
+    )
+    return "\n".join(lines)
+
+
+def format_status(profile: Profile, runs_dir: Path) -> str:
+    """`make status`: every run of the profile with its state, progress and result."""
+    lines = [f"{'run':<34} {'state':<8} {'progress':>8} {'normalized':>10} {'wall s':>8}"]
+    counts: dict[str, int] = {}
+    for spec in profile.runs():
+        folder = _folder(runs_dir, profile, spec)
+        status, fraction = state(folder)
+        counts[status] = counts.get(status, 0) + 1
+        normalized, wall = "", ""
+        if status == "done":
+            record = json.loads((folder / "eval.json").read_text())
+            normalized, wall = f"{record['normalized_return']:.3f}", f"{record['wall_s']:.0f}"
+        lines.append(f"{spec.label:<34} {status:<8} {fraction:>8.0%} {normalized:>10} {wall:>8}")
+    lines.append(
+        f"profile {profile.name}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATES)
+    )
+    return "\n".join(lines)
+
+
+_STATES = ("done", "started", "failed", "pending")

@@ -1,0 +1,200 @@
+"""Profiles' grids, the plan, and sweeps through a real process pool and a real Ray instance."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from algorithms.errors import UserInputError
+from benchmark import profiles
+from benchmark.__main__ import main
+from benchmark.profiles import RunSpec, load_profile
+from benchmark.sweep import plan, state, sweep
+from benchmark.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parent.parent
+RATES = {"loop_s_per_step": 1e-4, "eval_s_per_step": 2e-5, "bc_s_per_step": 1e-3}
+
+
+@pytest.fixture
+def throughput(tmp_path) -> Path:
+    path = tmp_path / "throughput.json"
+    path.write_text(json.dumps({"tasks": {name: RATES for name in TASKS}}))
+    return path
+
+
+def _write_profile(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_smoke_grid_is_the_union_of_its_blocks():
+    runs = load_profile("smoke").runs()
+    expected = [RunSpec("cartpole", a, 1, 0) for a in ("bc", "fem", "gtal", "gail")]
+    expected += [RunSpec("hopper", "bc", 4, 0), RunSpec("hopper", "gail", 4, 0)]
+    assert runs == expected
+
+
+def test_the_paper_grid_is_every_cell_with_the_papers_runs_per_cell():
+    runs = load_profile("paper").runs()
+    expected = sum(len(t.dataset_sizes) * 4 * t.runs_per_cell for t in TASKS.values())
+    assert len(runs) == len(set(runs)) == expected
+    assert {r.seed for r in runs if r.task == "acrobot"} == set(range(7))
+    assert {r.n_traj for r in runs if r.task == "humanoid"} == {80, 160, 240}
+
+
+def test_size_keywords_and_seed_counts(tmp_path, monkeypatch):
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    _write_profile(
+        tmp_path,
+        "g",
+        '[[grid]]\ntasks = ["hopper", "reacher"]\nalgorithms = ["gail"]\nsizes = "extremes"\n'
+        "seeds = 2\n"
+        '[[grid]]\ntasks = ["hopper"]\nalgorithms = ["gail"]\nsizes = [11]\nseeds = 1\n',
+    )
+    runs = load_profile("g").runs()
+    assert [(r.task, r.n_traj, r.seed) for r in runs] == [
+        ("reacher", 4, 0), ("reacher", 4, 1), ("reacher", 18, 0), ("reacher", 18, 1),
+        ("hopper", 4, 0), ("hopper", 4, 1), ("hopper", 11, 0), ("hopper", 25, 0),
+        ("hopper", 25, 1),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ('tasks = ["pong"]', "grid tasks = \\['pong'\\]; expected a list of tasks among"),
+        ('algorithms = ["dagger"]', "grid algorithms = \\['dagger'\\]; expected a list among"),
+        ('sizes = "most"', "grid sizes = 'most'; expected a list of trajectory counts or one of"),
+        ('tasks = ["cartpole"]\nsizes = [11]', "expected trajectory counts from 1 to 10"),
+        ("seeds = 0", "grid seeds = 0; expected a positive count"),
+        ("seed = 3", "grid key 'seed' is not one of tasks, algorithms, sizes, seeds"),
+    ],
+)
+def test_a_bad_grid_gets_one_line(tmp_path, monkeypatch, grid, message):
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    _write_profile(tmp_path, "bad", f"[[grid]]\n{grid}\n")
+    with pytest.raises(UserInputError, match=message):
+        load_profile("bad")
+
+
+def test_the_plan_counts_steps_and_cpu_time_from_the_measured_rates(throughput):
+    profile = load_profile("smoke")
+    planned = {p.spec: p for p in plan(profile, throughput)}
+    gail = planned[RunSpec("cartpole", "gail", 1, 0)]
+    assert gail.env_steps == 3 * (1_000 + 16 * 500 // 4)
+    assert gail.cpu_s == pytest.approx(gail.env_steps * 1e-4 + 50 * 500 * 2e-5)
+    bc = planned[RunSpec("hopper", "bc", 4, 0)]
+    assert bc.env_steps == 0 and bc.cpu_s == pytest.approx(51 * 1e-3 + 50 * 1000 * 2e-5)
+
+
+def test_a_dry_run_prints_the_plan_and_runs_nothing(tmp_path, throughput, monkeypatch, capsys):
+    monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", throughput)
+    runs = tmp_path / "runs"
+    assert main(["reproduce", "--profile", "smoke", "--dry-run", "--runs", str(runs)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:2] == ["cartpole/bc/n1/s0", "pending"]
+    assert out[-1].startswith("profile smoke: 6 runs, 6 to do: ")
+    assert "CPU-hours, about" in out[-1] and not runs.exists()
+
+
+def test_bad_input_stops_the_sweep_before_any_run(tmp_path, throughput, monkeypatch, capsys):
+    monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", tmp_path / "missing.json")
+    argv = ["reproduce", "--profile", "smoke", "--runs", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    assert "missing.json is missing; measure this machine with" in capsys.readouterr().err
+    monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", throughput)
+    assert main(argv + ["--datasets", str(tmp_path / "none")]) == 2
+    assert "no dataset" in capsys.readouterr().err.lower()
+    assert main(argv + ["--executor", "slurm"]) == 2
+    assert "unknown executor 'slurm'" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def _records(runs: Path) -> dict[str, dict]:
+    """Every done run's evaluation and metrics, less the wall-clock columns."""
+    records = {}
+    for eval_file in sorted(runs.rglob("eval.json")):
+        result = json.loads(eval_file.read_text())
+        result.pop("wall_s")
+        with open(eval_file.parent / "metrics.csv") as f:
+            rows = [
+                {k: v for k, v in row.items() if not (k == "wall_s" or k.startswith("time/"))}
+                for row in csv.DictReader(f)
+            ]
+        records[str(eval_file.parent.relative_to(runs))] = {"eval": result, "metrics": rows}
+    return records
+
+
+def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
+    tmp_path, throughput, monkeypatch
+):
+    runs = tmp_path / "runs"
+    broken = runs / "smoke/cartpole/fem/n1/s0/checkpoints/state.pt"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a checkpoint")  # as if the disk had been corrupted
+    profile = load_profile("smoke")
+    result = sweep(profile, "local", 2, runs, throughput_file=throughput, show_progress=False)
+    assert set(result.failed) == {RunSpec("cartpole", "fem", 1, 0)}
+    assert len(result.done) == 5 and result.skipped == []
+    assert (broken.parent.parent / "error.txt").exists()
+    assert state(broken.parent.parent)[0] == "failed"
+    # Every run that started tracked itself with W&B, offline, beside the runs folder.
+    assert len(list((tmp_path / "wandb" / "wandb").glob("offline-run-*"))) == 6
+
+    broken.unlink()
+    again = sweep(profile, "local", 2, runs, throughput_file=throughput, show_progress=False)
+    assert again.done == [RunSpec("cartpole", "fem", 1, 0)] and len(again.skipped) == 5
+    assert not (broken.parent.parent / "error.txt").exists()
+    assert all(state(p.parent)[0] == "done" for p in runs.rglob("config.json"))
+
+
+def test_a_ray_sweep_gives_the_same_records_as_the_process_pool(tmp_path, throughput):
+    profile = load_profile("smoke")
+    pool_runs, ray_runs = tmp_path / "pool", tmp_path / "ray"
+    sweep(profile, "local", 2, pool_runs, throughput_file=throughput, show_progress=False)
+    result = sweep(profile, "ray", 2, ray_runs, throughput_file=throughput, show_progress=False)
+    assert len(result.done) == 6 and not result.failed
+    assert _records(ray_runs) == _records(pool_runs)
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_with_sigkill_resumes_to_the_same_records(tmp_path):
+    profile = _write_profile(
+        tmp_path,
+        "killed",
+        "[budget.classic]\niterations = 25\npairs_per_iteration = 1_000\n"
+        '[[grid]]\ntasks = ["cartpole"]\nalgorithms = ["gail"]\nsizes = "smallest"\nseeds = 2\n',
+    )
+    argv = [sys.executable, "-m", "benchmark", "reproduce", "--profile", str(profile)]
+    env = os.environ | {"WANDB_MODE": "disabled"}
+
+    def start(runs: Path):
+        return subprocess.Popen(
+            [*argv, "--runs", str(runs)], cwd=ROOT, env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    killed = tmp_path / "killed_runs"
+    sweep_process = start(killed)
+    checkpoint = killed / "killed/cartpole/gail/n1/s0/checkpoints/state.pt"
+    while not checkpoint.exists():
+        assert sweep_process.poll() is None, "the sweep ended before its first checkpoint"
+        time.sleep(0.05)
+    os.kill(sweep_process.pid, signal.SIGKILL)  # the driver only: its workers must die with it
+    sweep_process.wait()
+    assert not (killed / "killed/cartpole/gail/n1/s0/eval.json").exists()
+    time.sleep(1)
+    assert start(killed).wait() == 0
+
+    uninterrupted = tmp_path / "uninterrupted_runs"
+    assert start(uninterrupted).wait() == 0
+    assert _records(killed) == _records(uninterrupted)
+    assert len(_records(killed)) == 2

@@ -263,7 +263,7 @@ def _reproduce(args) -> None:
     workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
         print(format_plan(profile, plan(profile), runs, workers))
-        check_inputs(profile, datasets)  # the plan stands; say what would stop it from starting
+        check_inputs(profile, datasets, runs)  # the plan stands; say what would stop it
         return
     result = sweep(profile, args.executor, workers, runs, datasets)
     print(

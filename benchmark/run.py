@@ -55,7 +55,19 @@ def _write_metrics(path: Path, rows: list[dict]) -> None:
     atomic_write_bytes(path, text.getvalue().encode())
 
 
-def _config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile, dataset) -> dict:
+def config_changes(folder: Path, config: dict) -> list[str]:
+    """The keys in which the run folder's config differs from `config`. Package versions and the
+    code version are provenance: they may differ between machines without changing the run."""
+    if not (folder / "config.json").exists():
+        return []
+    before = json.loads((folder / "config.json").read_text())
+    return [
+        k for k in config if k not in ("code_version", "versions") and before.get(k) != config[k]
+    ]
+
+
+def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile, dataset) -> dict:
+    """Everything that determines the run, and its provenance."""
     budget = profile.budget(task)
     config = {
         "task": task.name,
@@ -134,20 +146,18 @@ def run(
     if algo not in ALGOS:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
     folder = run_dir(results_dir, profile.name, task, algo, n_traj, seed)
-    if (folder / "eval.json").exists():
-        return json.loads((folder / "eval.json").read_text())
     dataset = load_dataset(task, datasets_dir)
     expert = dataset.expert_pairs(n_traj)
-    config = _config(task, algo, n_traj, seed, profile, dataset)
+    config = make_config(task, algo, n_traj, seed, profile, dataset)
+    changed = config_changes(folder, config)
+    if changed:
+        raise UserInputError(
+            f"{folder} was made with another config ({', '.join(changed)} differ); "
+            "delete the folder to run it afresh"
+        )
+    if (folder / "eval.json").exists():
+        return json.loads((folder / "eval.json").read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    if (folder / "config.json").exists():
-        before = json.loads((folder / "config.json").read_text())
-        changed = [k for k in config if k != "code_version" and before.get(k) != config[k]]
-        if changed:
-            raise UserInputError(
-                f"{folder} was started with another config ({', '.join(changed)} differ); "
-                "delete the folder to start the run afresh"
-            )
     _write_json(folder / "config.json", config)
     tracker = tracking.start_run(config, wandb_dir or results_dir.parent / "wandb")
     progress = _Progress(folder, f"{algo} {task.name} n{n_traj} s{seed}", show_progress, tracker)

@@ -28,7 +28,7 @@ from algorithms.errors import UserInputError
 from algorithms.imitation import LoopConfig
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.profiles import Profile, RunSpec
-from benchmark.run import EVAL_EPISODES, RUNS_DIR, run, run_dir
+from benchmark.run import EVAL_EPISODES, RUNS_DIR, config_changes, make_config, run, run_dir
 from benchmark.tasks import TASKS
 
 THROUGHPUT_FILE = Path("results/throughput.json")
@@ -76,14 +76,32 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
     return planned
 
 
-def check_inputs(profile: Profile, datasets_dir: Path = DATASETS_DIR) -> None:
-    """Load every dataset the profile needs (each is verified) before any run starts."""
-    largest: dict[str, int] = {}
+def check_inputs(
+    profile: Profile, datasets_dir: Path = DATASETS_DIR, runs_dir: Path | None = None
+) -> None:
+    """Before any run starts: load every dataset the profile needs (each is verified), and
+    refuse run folders made with another config (a profile edited since, another dataset)."""
+    datasets = {}
     for spec in profile.runs():
-        largest[spec.task] = max(largest.get(spec.task, 0), spec.n_traj)
-    for name, n_traj in largest.items():
-        dataset = load_dataset(TASKS[name], datasets_dir)
-        dataset.expert_pairs(n_traj)  # refuses sizes the dataset does not have
+        if spec.task not in datasets:
+            datasets[spec.task] = load_dataset(TASKS[spec.task], datasets_dir)
+        datasets[spec.task].expert_pairs(spec.n_traj)  # refuses sizes the dataset lacks
+    if runs_dir is None:
+        return
+    stale = {}
+    for spec in profile.runs():
+        task = TASKS[spec.task]
+        config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
+        changed = config_changes(_folder(runs_dir, profile, spec), config)
+        if changed:
+            stale[spec] = changed
+    if stale:
+        spec, changed = next(iter(stale.items()))
+        raise UserInputError(
+            f"{len(stale)} run folders under {runs_dir / profile.name} were made with another "
+            f"config (first: {spec.label}, {', '.join(changed)} differ); delete them to run "
+            "them afresh, or restore the profile"
+        )
 
 
 def state(folder: Path) -> tuple[str, float]:
@@ -216,7 +234,7 @@ def sweep(
     if executor not in EXECUTORS:
         raise UserInputError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     planned = plan(profile, throughput_file)
-    check_inputs(profile, datasets_dir)
+    check_inputs(profile, datasets_dir, runs_dir)
     runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
     workers = workers or os.cpu_count() or 1
     skipped = [p.spec for p in planned if state(_folder(runs_dir, profile, p.spec))[0] == "done"]

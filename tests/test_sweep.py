@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,12 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert again.done == [RunSpec("cartpole", "fem", 1, 0)] and len(again.skipped) == 5
     assert not (broken.parent.parent / "error.txt").exists()
     assert all(state(p.parent)[0] == "done" for p in runs.rglob("config.json"))
+
+    # A profile edited after its runs were made (CartPole loop budgets: FEM, GTAL, GAIL): the
+    # sweep refuses before running anything.
+    edited = profile.budgets | {"classic": profile.budgets["classic"] | {"iterations": 4}}
+    with pytest.raises(UserInputError, match="3 run folders under .*smoke were made with another"):
+        sweep(replace(profile, budgets=edited), "local", 2, runs, throughput_file=throughput)
 
 
 def test_a_ray_sweep_gives_the_same_records_as_the_process_pool(tmp_path, throughput):

@@ -26,22 +26,27 @@ test-fast: $(STAMP)
 
 # The main job: every run of a profile (skipping those done, resuming those interrupted), then the
 # tables and figures. PROFILE: smoke | quick | standard | paper. EXECUTOR=ray runs on Ray
-# (RAY_ADDRESS joins a cluster). DRY_RUN=1 prints the plan and its estimated cost instead.
+# (RAY_ADDRESS joins a cluster). TASKS="cartpole hopper" runs only those tasks of the profile.
+# RUNS=dir keeps the records elsewhere (the repository's own are committed: RUNS=/tmp/mine reruns).
+# DRY_RUN=1 prints the plan and its estimated cost instead.
 PROFILE ?= quick
 EXECUTOR ?= local
 WORKERS ?=
+TASKS ?=
+RUNS ?= results/runs
 reproduce: $(STAMP)
-	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) --runs $(RUNS) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(TASKS),--tasks $(TASKS)) \
+		$(if $(DRY_RUN),--dry-run)
 
 status: $(STAMP)
-	$(PY) -m benchmark status --profile $(PROFILE)
+	$(PY) -m benchmark status --profile $(PROFILE) --runs $(RUNS)
 
 tables: $(STAMP)
-	$(PY) -m benchmark tables --profile $(PROFILE)
+	$(PY) -m benchmark tables --profile $(PROFILE) --runs $(RUNS)
 
 figures: $(STAMP)
-	$(PY) -m benchmark figures --profile $(PROFILE)
+	$(PY) -m benchmark figures --profile $(PROFILE) --runs $(RUNS)
 
 # Uploads the offline W&B runs (needs WANDB_API_KEY or `wandb login`).
 wandb-sync: $(STAMP)

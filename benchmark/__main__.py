@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--executor", default="local", help="local (process pool) or ray")
     reproduce.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
     reproduce.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    reproduce.add_argument("--tasks", nargs="+", help="only these tasks of the profile")
     reproduce.add_argument("--runs", default="results/runs")
     reproduce.add_argument("--datasets", default="results/datasets")
     reproduce.set_defaults(func=_reproduce)
@@ -94,14 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     tables.add_argument("--profile", required=True, help="the profile whose runs to tabulate")
     tables.add_argument("--runs", default="results/runs")
-    tables.add_argument("--out", default="results/tables", help="writes <out>/<profile>/")
+    tables.add_argument("--out", help="writes <out>/<profile>/ (default: tables/ beside --runs)")
     tables.set_defaults(func=_tables)
     figures = commands.add_parser(
         "figures", help="Figure 1 and learning curves from run records (no training)"
     )
     figures.add_argument("--profile", required=True, help="the profile whose runs to plot")
     figures.add_argument("--runs", default="results/runs")
-    figures.add_argument("--out", default="results/figures", help="writes <out>/<profile>/")
+    figures.add_argument("--out", help="writes <out>/<profile>/ (default: figures/ beside --runs)")
     figures.set_defaults(func=_figures)
 
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
@@ -260,6 +261,8 @@ def _reproduce(args) -> None:
     from benchmark.sweep import check_inputs, format_plan, plan, sweep
 
     profile, runs, datasets = load_profile(args.profile), Path(args.runs), Path(args.datasets)
+    if args.tasks:
+        profile = profile.only(args.tasks)
     workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
         print(format_plan(profile, plan(profile), runs, workers))
@@ -268,7 +271,8 @@ def _reproduce(args) -> None:
     result = sweep(profile, args.executor, workers, runs, datasets)
     print(
         f"profile {profile.name}: {len(result.done)} runs done now, {len(result.skipped)} "
-        f"done before, {len(result.failed)} failed"
+        f"done before (never rerun: delete their folders under {runs / profile.name} to run "
+        f"them again), {len(result.failed)} failed"
     )
     for spec, error in result.failed.items():
         print(f"  failed: {spec.label}: {error}", file=sys.stderr)
@@ -334,7 +338,9 @@ def _tables(args) -> None:
 
     from benchmark.aggregate import build_tables
 
-    for table in build_tables(args.profile, Path(args.runs), Path(args.out)).values():
+    runs = Path(args.runs)
+    out = Path(args.out) if args.out else runs.parent / "tables"
+    for table in build_tables(args.profile, runs, out).values():
         for path in table.attrs["paths"]:
             print(path)
 
@@ -344,7 +350,9 @@ def _figures(args) -> None:
 
     from benchmark.plots import build_figures
 
-    for path in build_figures(args.profile, Path(args.runs), Path(args.out)):
+    runs = Path(args.runs)
+    out = Path(args.out) if args.out else runs.parent / "figures"
+    for path in build_figures(args.profile, runs, out):
         print(path)
 
 

@@ -66,6 +66,17 @@ class Profile:
         return replace(paper, **self.budgets.get(task.name, self.budgets.get(group, {})))
 
 
+    def only(self, tasks: list[str]) -> "Profile":
+        """The profile restricted to some tasks (same name, so the same record folders)."""
+        unknown = [name for name in tasks if name not in TASKS]
+        if unknown:
+            raise UserInputError(f"unknown task {unknown[0]!r}; known tasks: {', '.join(TASKS)}")
+        grid = [
+            block | {"tasks": [t for t in block.get("tasks", TASKS) if t in tasks]}
+            for block in self.grid
+        ]
+        return replace(self, grid=tuple(block for block in grid if block["tasks"]))
+
     def runs(self) -> list[RunSpec]:
         """Every run of the profile, once each, cheapest tasks first (classic before MuJoCo)."""
         specs = set()

@@ -41,6 +41,9 @@ def test_the_smoke_grid_is_the_union_of_its_blocks():
     expected = [RunSpec("cartpole", a, 1, 0) for a in ("bc", "fem", "gtal", "gail")]
     expected += [RunSpec("hopper", "bc", 4, 0), RunSpec("hopper", "gail", 4, 0)]
     assert runs == expected
+    assert load_profile("smoke").only(["hopper"]).runs() == expected[-2:]
+    with pytest.raises(UserInputError, match="unknown task 'pong'; known tasks: cartpole"):
+        load_profile("smoke").only(["pong"])
 
 
 def test_the_paper_grid_is_every_cell_with_the_papers_runs_per_cell():

@@ -41,9 +41,9 @@ bootstrap replicates use vectorised equivalents (`interquartile_mean`,
 rliable's call scipy once per replicate (per task, for the probability), seconds per interval.
 
 Cost. env_steps and wall seconds of training from each `eval.json` (the last metrics row: it leaves
-out the 50 evaluation episodes). `cpu_s` = wall seconds: torch and BLAS run on one thread in a
-run (`benchmark.run.single_threaded`), so one run occupies about one core; EnvPool may step its
-environments on more threads than one, so this is the run's core occupancy, not measured CPU time.
+out the 50 evaluation episodes). `cpu_s` = wall seconds: a sweep runs each run on one thread
+(torch, BLAS and EnvPool), so one run occupies one core; this is core occupancy, not measured CPU
+time (a run started alone by `python -m benchmark run` lets EnvPool use every core).
 """
 
 import json
@@ -758,9 +758,8 @@ def _cost_markdown(cost: pd.DataFrame, profile: str) -> str:
         + "\n## Notes\n\n"
         "- Training only (each run's last metrics row): the 50 evaluation episodes and dataset "
         "loading are not counted. BC takes no environment steps.\n"
-        "- CPU s = wall s: a run keeps torch and BLAS on one thread, so it occupies about one "
-        "core (EnvPool may step its environments on more threads; the records hold no measured "
-        "CPU time).\n"
+        "- CPU s = wall s: a sweep runs each run on one thread (torch, BLAS and EnvPool), so a "
+        "run occupies one core; the records hold no measured CPU time.\n"
     )
 
 

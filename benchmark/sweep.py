@@ -304,11 +304,12 @@ class _Display:
         self.bar.close()
 
 
-def wait_for_plan(planned: list[Planned], workers: int) -> float:
-    """Wall seconds of the plan on `workers` cores (longest runs first onto the freest core)."""
+def wall_estimate(planned: list[Planned], workers: int) -> float:
+    """Wall seconds of the plan on `workers` cores, each run going to the first free worker in
+    the sweep's order (cheap classic tasks first, so their results come early)."""
     loads = [0.0] * workers
-    for cost in sorted((p.cpu_s for p in planned), reverse=True):
-        loads[loads.index(min(loads))] += cost
+    for item in planned:
+        loads[loads.index(min(loads))] += item.cpu_s
     return max(loads)
 
 
@@ -325,7 +326,7 @@ def format_plan(profile: Profile, planned: list[Planned], runs_dir: Path, worker
         )
     steps = sum(p.env_steps for p in todo)
     cpu_h = sum(p.cpu_s for p in todo) / 3600
-    wall_h = wait_for_plan(todo, workers) / 3600
+    wall_h = wall_estimate(todo, workers) / 3600
     lines.append(
         f"profile {profile.name}: {len(planned)} runs, {len(todo)} to do: {steps:,} env steps, "
         f"{cpu_h:.2f} CPU-hours, about {wall_h:.2f} h on {workers} workers"

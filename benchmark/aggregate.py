@@ -41,9 +41,9 @@ bootstrap replicates use vectorised equivalents (`interquartile_mean`,
 rliable's call scipy once per replicate (per task, for the probability), seconds per interval.
 
 Cost. env_steps and wall seconds of training from each `eval.json` (the last metrics row: it leaves
-out the 50 evaluation episodes). `cpu_s` = wall seconds: a sweep runs each run on one thread
-(torch, BLAS and EnvPool), so one run occupies one core; this is core occupancy, not measured CPU
-time (a run started alone by `python -m benchmark run` lets EnvPool use every core).
+out the 50 evaluation episodes). `cpu_s`: the run's measured CPU time of training (the process and
+all its threads, summed over resumed sittings; `cpu_s` in eval.json); records made before it was
+recorded count their wall seconds (a sweep runs each run on one thread, so about one core).
 """
 
 import json
@@ -125,6 +125,8 @@ def load_runs(profile: str, runs_dir: Path = RUNS_DIR) -> pd.DataFrame:
                     "random_score": random,
                     "env_steps": int(evaluation.get("env_steps", 0)),
                     "wall_s": float(evaluation.get("wall_s", 0.0)),
+                    # Records made before CPU time was recorded: their wall time (one core each)
+                    "cpu_s": float(evaluation.get("cpu_s", evaluation.get("wall_s", 0.0))),
                     "dataset_sha256": config.get("dataset_sha256", ""),
                     "folder": str(folder),
                 }
@@ -483,7 +485,7 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
             "seeds": len(frame),
             "env_steps": int(frame["env_steps"].sum()),
             "wall_s": float(frame["wall_s"].sum()),
-            "cpu_s": float(frame["wall_s"].sum()),
+            "cpu_s": float(frame["cpu_s"].sum()),
             "env_steps_per_run": float(frame["env_steps"].mean()),
             "wall_s_per_run": float(frame["wall_s"].mean()),
         }
@@ -758,8 +760,8 @@ def _cost_markdown(cost: pd.DataFrame, profile: str) -> str:
         + "\n## Notes\n\n"
         "- Training only (each run's last metrics row): the 50 evaluation episodes and dataset "
         "loading are not counted. BC takes no environment steps.\n"
-        "- CPU s = wall s: a sweep runs each run on one thread (torch, BLAS and EnvPool), so a "
-        "run occupies one core; the records hold no measured CPU time.\n"
+        "- CPU s: the run's measured CPU time of training (process and threads, over every "
+        "sitting); records without it count their wall s (a sweep's run uses one core).\n"
     )
 
 

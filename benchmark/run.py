@@ -12,6 +12,7 @@ A record is a folder `results/runs/<profile>/<task>/<algo>/n<N>/s<S>/`:
 import csv
 import io
 import json
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -164,9 +165,9 @@ def run(
     try:
         with single_threaded():
             if algo == "bc":
-                policy, history = _train_bc(task, expert, config, seed, progress)
+                policy, history, cpu_s = _train_bc(task, expert, config, seed, progress)
             else:
-                policy, history = _train_loop(
+                policy, history, cpu_s = _train_loop(
                     task, algo, expert, config, seed, folder, dataset, checkpoint_every,
                     progress, num_threads,
                 )
@@ -176,6 +177,7 @@ def run(
         result["normalized_return"] = dataset.normalize(result["mean_return"])
         result["env_steps"] = history[-1].get("env_steps", 0)
         result["wall_s"] = history[-1].get("wall_s", 0.0)
+        result["cpu_s"] = cpu_s
         atomic_torch_save(policy.state_dict(), folder / "policy.pt")
         tracker.summary({k: v for k, v in result.items() if k != "returns"})
         tracker.log_policy(folder / "policy.pt")
@@ -222,8 +224,9 @@ def _train_bc(task: Task, expert, config: dict, seed: int, progress: _Progress):
     def on_validation(row: dict) -> None:
         progress.step(row["step"] + 1, row, step=row["step"])
 
+    start = time.process_time()
     policy, history = bc.train(policy, expert, cfg, np.random.default_rng(seed), on_validation)
-    return policy, history
+    return policy, history, time.process_time() - start
 
 
 def _train_loop(
@@ -232,10 +235,11 @@ def _train_loop(
     learner = _make_learner(task, algo, config, expert, seed, num_threads)
     checkpoint = folder / "checkpoints" / "state.pt"
     history: list[dict] = []
+    cpu_before, start = 0.0, time.process_time()  # CPU time of this process, all its threads
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         learner.load_state_dict(state["learner"])
-        history = state["history"]
+        history, cpu_before = state["history"], state["cpu_s"]
     iterations = config["loop"]["iterations"]
     progress.start(learner.iteration, iterations)
     while learner.iteration < iterations:
@@ -245,6 +249,8 @@ def _train_loop(
         progress.step(learner.iteration, metrics, step=learner.env_steps)
         if learner.iteration % checkpoint_every == 0 or learner.iteration == iterations:
             checkpoint.parent.mkdir(exist_ok=True)
-            atomic_torch_save({"learner": learner.state_dict(), "history": history}, checkpoint)
+            cpu_s = cpu_before + time.process_time() - start
+            state = {"learner": learner.state_dict(), "history": history, "cpu_s": cpu_s}
+            atomic_torch_save(state, checkpoint)
             _write_metrics(folder / "metrics.csv", history)
-    return learner.policy, history
+    return learner.policy, history, cpu_before + time.process_time() - start

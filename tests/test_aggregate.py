@@ -249,6 +249,15 @@ def test_a_single_dataset_per_task(records):
         load_runs(PROFILE, records)
 
 
+def test_cost_counts_measured_cpu_time_and_wall_time_where_none_was_measured(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root, "hopper", "gail", 4, 0, [3500.0] * 50)  # an older record: wall 30 s only
+    measured = write_run(root, "hopper", "gail", 4, 1, [3500.0] * 50) / "eval.json"
+    measured.write_text(json.dumps(json.loads(measured.read_text()) | {"cpu_s": 41.5}))
+    cost = cost_table(load_runs(PROFILE, root))
+    assert cost.loc[0, "wall_s"] == 60.0 and cost.loc[0, "cpu_s"] == 30.0 + 41.5
+
+
 def test_build_tables_writes_files_and_costs(records, tmp_path):
     out = tmp_path / "tables"
     tables = build_tables(PROFILE, records, out, reps=200)

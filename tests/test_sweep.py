@@ -127,7 +127,7 @@ def _records(runs: Path) -> dict[str, dict]:
     records = {}
     for eval_file in sorted(runs.rglob("eval.json")):
         result = json.loads(eval_file.read_text())
-        result.pop("wall_s")
+        result.pop("wall_s"), result.pop("cpu_s")
         with open(eval_file.parent / "metrics.csv") as f:
             rows = [
                 {k: v for k, v in row.items() if not (k == "wall_s" or k.startswith("time/"))}

@@ -12,7 +12,9 @@ CODE_PATHS = ("algorithms", "benchmark", "pyproject.toml", "Makefile")
 def code_version() -> str:
     """The git commit of this checkout, with `-dirty` when the code differs from it.
 
-    Only the code counts: the results folder changes whenever a result is written.
+    Only the code counts: the results folder changes whenever a result is written. Untracked
+    files do not count either: committed code cannot reach a new file without changing itself
+    (a new profile or test written while a sweep runs would otherwise mark its runs dirty).
     """
     root = Path(__file__).resolve().parent.parent
     try:
@@ -20,7 +22,7 @@ def code_version() -> str:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", *CODE_PATHS],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
             cwd=root,
             capture_output=True,
             text=True,

@@ -276,7 +276,8 @@ def _reproduce(args) -> None:
     )
     for spec, error in result.failed.items():
         print(f"  failed: {spec.label}: {error}", file=sys.stderr)
-    _report(profile.name, runs)
+    if result.done or result.skipped:
+        _report(profile.name, runs)
     if result.failed:
         raise UserInputError(
             f"{len(result.failed)} runs failed (listed above, tracebacks in their error.txt); "

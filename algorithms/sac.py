@@ -228,7 +228,8 @@ class SAC:
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
         self.alpha_opt.load_state_dict(state["alpha_opt"])
-        self.buffer.load_state_dict(state["buffer"])
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])
 
 
 def episode_seed(seed: int, episode: int) -> int:
@@ -251,7 +252,8 @@ def run_episode(agent: SAC, env: gym.Env, seed: int, episode: int, step: int, rn
         agent.buffer.add(obs, action, reward, next_obs, float(terminated))
         episode_return += float(reward)
         length += 1
-        if step + length >= agent.cfg.start_steps:
+        # The buffer's count, not the step, so that a buffer lost on resume is refilled first.
+        if agent.buffer.count >= agent.cfg.start_steps:
             stats = agent.update(rng)
         obs = next_obs
         if terminated or truncated:

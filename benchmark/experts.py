@@ -8,14 +8,16 @@ and every SAC episode starts from a reset seeded by (seed, episode), so no simul
 saving.
 
 Files, under `results/experts/<task>/`: `expert.pt` (the policy) and `card.json` (recipe, training
-cost, returns, provenance), both committed; TRPO's small `checkpoint.pt` is committed too, SAC's
-checkpoint (with its replay buffer, up to gigabytes) lives in the ignored `sac/` folder.
+cost, returns, provenance), both committed; TRPO's small `checkpoint.pt` is committed too, and so
+is SAC's `sac/state.pt` while a training is unfinished; SAC's replay buffer (`sac/replay.pt`, up
+to gigabytes) is ignored.
 """
 
 import io
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -165,9 +167,12 @@ def train_trpo_expert(task: Task, cfg: TRPOExpertConfig, out_dir: Path):
 def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
     """Train (or resume training) a SAC expert; checkpoints go to `out_dir/sac/`.
 
-    The checkpoint is split: `state.pt` (networks, optimisers, generators, history) and
-    `replay.pt` (the buffer), written in that order after the buffer; `state.pt` names the
-    buffer size it goes with, so a crash between the two writes is detected, not resumed from.
+    The checkpoint is split: `state.pt` (networks, optimisers, generators, history: a few MB,
+    committed, so that a training of many hours can go on from another machine) and `replay.pt`
+    (the buffer: gigabytes, never committed), written buffer first; `state.pt` names the buffer
+    size it goes with, so a crash between the two writes is detected, not resumed from. Without
+    `replay.pt` (a fresh clone) training goes on with an empty buffer, which `run_episode` refills
+    with the current policy before updating again; the history marks the episode that began it.
     """
     ckpt_dir = out_dir / "sac"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -175,17 +180,39 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
     env = gym.make(task.env_id)
     agent = SAC(obs_dim, env.action_space, cfg, seed)
     rng = np.random.default_rng(seed)
-    step, episode, history = 0, 0, []
+    step, episode, history, refilling = 0, 0, [], False
     if (ckpt_dir / "state.pt").exists():
         state = torch.load(ckpt_dir / "state.pt", weights_only=False)
-        replay = torch.load(ckpt_dir / "replay.pt", weights_only=False)
-        if replay["count"] != state["agent_buffer_count"]:
+        # A longer budget or other checkpoint spacing continues the same training; anything
+        # else would silently mix two recipes in one expert.
+        changed = sorted(
+            key
+            for key, value in asdict(cfg).items()
+            if key not in ("total_steps", "checkpoint_every") and state["config"][key] != value
+        )
+        if changed:
             raise UserInputError(
-                f"{ckpt_dir}: replay.pt holds {replay['count']} steps but state.pt expects "
-                f"{state['agent_buffer_count']} (interrupted while saving); delete {ckpt_dir} "
+                f"{ckpt_dir / 'state.pt'} was trained with another SAC config "
+                f"({', '.join(changed)} differ); restore the recipe or delete {ckpt_dir} "
                 "to train from scratch"
             )
-        agent.load_state_dict(state["agent"] | {"buffer": replay})
+        if (ckpt_dir / "replay.pt").exists():
+            replay = torch.load(ckpt_dir / "replay.pt", weights_only=False)
+            if replay["count"] != state["agent_buffer_count"]:
+                raise UserInputError(
+                    f"{ckpt_dir}: replay.pt holds {replay['count']} steps but state.pt expects "
+                    f"{state['agent_buffer_count']} (interrupted while saving); delete "
+                    f"{ckpt_dir / 'replay.pt'} to go on with a refilled buffer"
+                )
+            state["agent"]["buffer"] = replay
+        else:
+            warnings.warn(
+                f"{ckpt_dir}: no replay.pt beside state.pt; going on from step {state['step']} "
+                f"with the buffer refilled by {cfg.start_steps} steps of the current policy",
+                stacklevel=2,
+            )
+            refilling = True
+        agent.load_state_dict(state["agent"])
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         step, episode, history = state["step"], state["episode"], state["history"]
@@ -198,8 +225,11 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
         step, episode = step + length, episode + 1
         wall += time.perf_counter() - tick
         history.append(
-            {"env_steps": step, "wall_s": wall, "return": episode_return, "length": length} | stats
+            {"env_steps": step, "wall_s": wall, "return": episode_return, "length": length}
+            | stats
+            | ({"buffer_refilled": True} if refilling else {})
         )
+        refilling = False
         recent = np.mean([h["return"] for h in history[-10:]])
         bar.update(length)
         bar.set_postfix(ret=f"{recent:.0f}", sps=f"{step / wall:.0f}")
@@ -260,6 +290,10 @@ def save_expert(policy, history: list, task: Task, recipe, out_dir: Path, seed: 
         "code_version": code_version(),
         "versions": versions(),
     }
+    if algorithm == "sac":
+        card["buffer_refilled_at_steps"] = [
+            h["env_steps"] - h["length"] for h in history if h.get("buffer_refilled")
+        ]
     weights = {"algorithm": algorithm, "config": asdict(recipe), "state_dict": policy.state_dict()}
     atomic_torch_save(weights, out_dir / "expert.pt")
     atomic_write_bytes(out_dir / "card.json", json.dumps(card, indent=1).encode())

@@ -63,6 +63,30 @@ def test_sac_refuses_a_checkpoint_torn_between_its_two_files(tmp_path):
         train_expert(task, TINY_SAC, tmp_path, seed=0)
 
 
+def test_sac_goes_on_without_its_replay_buffer_after_refilling_it(tmp_path):
+    # A fresh clone holds the committed state.pt but not the ignored replay.pt.
+    task = get_task("hopper")
+    train_expert(task, SACConfig(**{**TINY_SAC.__dict__, "total_steps": 250}), tmp_path, seed=3)
+    (tmp_path / "sac" / "replay.pt").unlink()
+    before = len(torch.load(tmp_path / "sac" / "state.pt", weights_only=False)["history"])
+    with pytest.warns(UserWarning, match="refilled by 200 steps of the current policy"):
+        _, history = train_expert(task, TINY_SAC, tmp_path, seed=3)
+    resumed = history[before:]
+    assert resumed[0]["buffer_refilled"] and history[before - 1]["env_steps"] >= 250
+    # No update until the policy has put start_steps new pairs in the buffer, then one per step.
+    refill_end = history[before - 1]["env_steps"] + TINY_SAC.start_steps
+    assert all("critic_loss" not in h for h in resumed if h["env_steps"] < refill_end)
+    assert "critic_loss" in resumed[-1] and resumed[-1]["env_steps"] >= 500
+
+
+def test_sac_refuses_to_resume_with_another_recipe(tmp_path):
+    task = get_task("hopper")
+    train_expert(task, SACConfig(**{**TINY_SAC.__dict__, "total_steps": 250}), tmp_path, seed=0)
+    other = SACConfig(**{**TINY_SAC.__dict__, "batch_size": 64})
+    with pytest.raises(UserInputError, match="batch_size differ"):
+        train_expert(task, other, tmp_path, seed=0)
+
+
 @pytest.mark.parametrize("task_name, recipe", [("cartpole", TINY_TRPO), ("hopper", TINY_SAC)])
 def test_saved_expert_loads_and_evaluates_through_the_cli(tmp_path, capsys, task_name, recipe):
     task = get_task(task_name)

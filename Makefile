@@ -26,17 +26,20 @@ test-fast: $(STAMP)
 
 # The main job: every run of a profile (skipping those done, resuming those interrupted), then the
 # tables and figures. PROFILE: smoke | quick | standard | paper. EXECUTOR=ray runs on Ray
-# (RAY_ADDRESS joins a cluster). TASKS="cartpole hopper" runs only those tasks of the profile.
+# (RAY_ADDRESS joins a cluster). TASKS="cartpole hopper" runs only those tasks of the profile,
+# ALGOS="gail bc" only those algorithms.
 # RUNS=dir keeps the records elsewhere (the repository's own are committed: RUNS=/tmp/mine reruns).
 # DRY_RUN=1 prints the plan and its estimated cost instead.
 PROFILE ?= quick
 EXECUTOR ?= local
 WORKERS ?=
 TASKS ?=
+ALGOS ?=
 RUNS ?= results/runs
 reproduce: $(STAMP)
 	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) --runs $(RUNS) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(TASKS),--tasks $(TASKS)) \
+		$(if $(ALGOS),--algos $(ALGOS)) \
 		$(if $(DRY_RUN),--dry-run)
 
 status: $(STAMP)

@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
     reproduce.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     reproduce.add_argument("--tasks", nargs="+", help="only these tasks of the profile")
+    reproduce.add_argument("--algos", nargs="+", help="only these algorithms of the profile")
     reproduce.add_argument("--runs", default="results/runs")
     reproduce.add_argument("--datasets", default="results/datasets")
     reproduce.set_defaults(func=_reproduce)
@@ -261,8 +262,8 @@ def _reproduce(args) -> None:
     from benchmark.sweep import check_inputs, format_plan, plan, sweep
 
     profile, runs, datasets = load_profile(args.profile), Path(args.runs), Path(args.datasets)
-    if args.tasks:
-        profile = profile.only(args.tasks)
+    if args.tasks or args.algos:
+        profile = profile.only(args.tasks, args.algos)
     workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
         print(format_plan(profile, plan(profile), runs, workers))

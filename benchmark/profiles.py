@@ -66,16 +66,28 @@ class Profile:
         return replace(paper, **self.budgets.get(task.name, self.budgets.get(group, {})))
 
 
-    def only(self, tasks: list[str]) -> "Profile":
-        """The profile restricted to some tasks (same name, so the same record folders)."""
-        unknown = [name for name in tasks if name not in TASKS]
-        if unknown:
-            raise UserInputError(f"unknown task {unknown[0]!r}; known tasks: {', '.join(TASKS)}")
+    def only(self, tasks: list[str] | None = None, algorithms: list[str] | None = None):
+        """The profile restricted to some tasks and/or algorithms (same name, so the same record
+        folders)."""
+        for kind, names, known in (("task", tasks, TASKS), ("algorithm", algorithms, ALGOS)):
+            unknown = [name for name in names or () if name not in known]
+            if unknown:
+                raise UserInputError(
+                    f"unknown {kind} {unknown[0]!r}; known {kind}s: {', '.join(known)}"
+                )
         grid = [
-            block | {"tasks": [t for t in block.get("tasks", TASKS) if t in tasks]}
+            block
+            | {
+                "tasks": [t for t in block.get("tasks", TASKS) if t in (tasks or TASKS)],
+                "algorithms": [
+                    a for a in block.get("algorithms", ALGOS) if a in (algorithms or ALGOS)
+                ],
+            }
             for block in self.grid
         ]
-        return replace(self, grid=tuple(block for block in grid if block["tasks"]))
+        return replace(
+            self, grid=tuple(block for block in grid if block["tasks"] and block["algorithms"])
+        )
 
     def runs(self) -> list[RunSpec]:
         """Every run of the profile, once each, cheapest tasks first (classic before MuJoCo)."""

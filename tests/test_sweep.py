@@ -42,8 +42,12 @@ def test_the_smoke_grid_is_the_union_of_its_blocks():
     expected += [RunSpec("hopper", "bc", 4, 0), RunSpec("hopper", "gail", 4, 0)]
     assert runs == expected
     assert load_profile("smoke").only(["hopper"]).runs() == expected[-2:]
+    assert load_profile("smoke").only(algorithms=["gail"]).runs() == expected[3::2]
+    assert load_profile("smoke").only(["hopper"], ["gtal"]).runs() == []
     with pytest.raises(UserInputError, match="unknown task 'pong'; known tasks: cartpole"):
         load_profile("smoke").only(["pong"])
+    with pytest.raises(UserInputError, match="unknown algorithm 'dagger'; known algorithms: bc"):
+        load_profile("smoke").only(algorithms=["dagger"])
 
 
 def test_the_paper_grid_is_every_cell_with_the_papers_runs_per_cell():

@@ -127,13 +127,23 @@ def subsample_offsets(num_episodes: int, every: int, seed: int) -> np.ndarray:
     return np.array([rng.integers(every) for _ in range(num_episodes)], dtype=np.int64)
 
 
-def subsample(trajectories: Trajectories, every: int, offsets: np.ndarray) -> Pairs:
-    """Every `every`-th pair of each episode, from that episode's offset (the paper's scheme)."""
-    if len(offsets) != trajectories.num_episodes or np.any((offsets < 0) | (offsets >= every)):
+def check_offsets(num_episodes: int, every: int, offsets: np.ndarray) -> None:
+    if len(offsets) != num_episodes or np.any((offsets < 0) | (offsets >= every)):
         raise UserInputError(
             f"subsample: need one offset in [0, {every}) per episode for "
-            f"{trajectories.num_episodes} episodes, got {offsets.tolist()}"
+            f"{num_episodes} episodes, got {offsets.tolist()}"
         )
+
+
+def pairs_per_episode(lengths: np.ndarray, every: int, offsets: np.ndarray) -> np.ndarray:
+    """How many pairs `subsample` keeps of each episode: the steps offset, offset + every, ..."""
+    check_offsets(len(lengths), every, offsets)
+    return np.maximum(0, -((offsets - lengths) // every))
+
+
+def subsample(trajectories: Trajectories, every: int, offsets: np.ndarray) -> Pairs:
+    """Every `every`-th pair of each episode, from that episode's offset (the paper's scheme)."""
+    check_offsets(trajectories.num_episodes, every, offsets)
     # Steps before the offset give a negative difference, which is never a multiple of `every`
     # here because offsets are below `every`.
     keep = (trajectories.timesteps - np.repeat(offsets, trajectories.lengths)) % every == 0

@@ -1,7 +1,8 @@
 """Expert datasets and random baselines: sampled once from the committed experts, then checked.
 
 `results/datasets/<task>/` holds `trajectories.npz` (whole episodes of the expert's stochastic
-policy, as many as the task's largest dataset size; size N is the first N) and `card.json`:
+policy, as many as the task's largest dataset size; size N is the first N; for a task whose whole
+episodes would not fit in the repository, only the pairs the subsampling keeps) and `card.json`:
 provenance, every trajectory's return and length, the subsampling offsets, the random baseline
 and a sha256 of the arrays. Loading recomputes the hash and checks the card against the task, so
 a changed file, a dataset of another task or a truncated one stops with one line saying so.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from algorithms.data import Pairs, Trajectories, subsample, subsample_offsets
+from algorithms.data import Pairs, Trajectories, pairs_per_episode, subsample, subsample_offsets
 from algorithms.errors import UserInputError
 from algorithms.rollout import Sampler, env_spaces
 from benchmark.experts import atomic_write_bytes, load_expert
@@ -26,14 +27,17 @@ from benchmark.tasks import Task
 DATASETS_DIR = Path("results/datasets")
 EXPERTS_DIR = Path("results/experts")
 ARRAYS = ("obs", "actions", "rewards", "lengths", "terminated", "final_obs")
+PAIR_ARRAYS = ("obs", "actions", "lengths", "terminated")
+"""A file of subsampled pairs (`Task.whole_episodes` False): the kept pairs, episode after
+episode, and each episode's length and ending, from which the pairs per episode follow."""
 RANDOM_EPISODES = 50
 
 
-def content_sha256(trajectories: Trajectories) -> str:
+def content_sha256(arrays: dict[str, np.ndarray]) -> str:
     """Hash of the arrays' names, dtypes, shapes and bytes (independent of the file container)."""
     digest = hashlib.sha256()
-    for name in ARRAYS:
-        array = np.ascontiguousarray(getattr(trajectories, name))
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
         digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
@@ -92,11 +96,20 @@ def write_dataset(
 ) -> dict:
     """Write trajectories as the task's dataset, with its card and a fresh random baseline."""
     returns = trajectories.episode_returns
+    offsets = subsample_offsets(trajectories.num_episodes, task.subsample_every, seed)
+    if task.whole_episodes:
+        arrays = {name: getattr(trajectories, name) for name in ARRAYS}
+    else:
+        pairs = subsample(trajectories, task.subsample_every, offsets)
+        arrays = {"obs": pairs.obs, "actions": pairs.actions} | {
+            name: getattr(trajectories, name) for name in ("lengths", "terminated")
+        }
     card = {
         "task": task.name,
         "env_id": task.env_id,
         "num_trajectories": trajectories.num_episodes,
         "num_pairs": trajectories.num_steps,
+        "stored": "whole episodes" if task.whole_episodes else "subsampled pairs",
         "obs_dim": trajectories.obs.shape[1],
         "action_shape": list(trajectories.actions.shape[1:]),
         "seed": seed,
@@ -105,22 +118,16 @@ def write_dataset(
         "expert_score_std": float(returns.std()),
         "returns": returns.tolist(),
         "lengths": trajectories.lengths.tolist(),
-        "subsampling": {
-            "every": task.subsample_every,
-            "seed": seed,
-            "offsets": subsample_offsets(
-                trajectories.num_episodes, task.subsample_every, seed
-            ).tolist(),
-        },
+        "subsampling": {"every": task.subsample_every, "seed": seed, "offsets": offsets.tolist()},
         "random": random_baseline(task, seed=seed),
-        "sha256": content_sha256(trajectories),
+        "sha256": content_sha256(arrays),
         "code_version": code_version(),
         "versions": versions(),
     }
     out = datasets_dir / task.name
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{name: getattr(trajectories, name) for name in ARRAYS})
+    np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(out / "trajectories.npz", buffer.getvalue())
     # The card goes last: a card on disk always describes a complete data file.
     atomic_write_bytes(out / "card.json", json.dumps(card, indent=1).encode())
@@ -130,8 +137,12 @@ def write_dataset(
 @dataclass(frozen=True)
 class ExpertDataset:
     task: Task
-    trajectories: Trajectories
     card: dict
+    pairs: Pairs
+    """Every trajectory's subsampled pairs, trajectory after trajectory."""
+    pairs_per_trajectory: np.ndarray
+    trajectories: Trajectories | None
+    """Whole episodes; None where the file keeps only the subsampled pairs."""
 
     @property
     def expert_score(self) -> float:
@@ -147,14 +158,13 @@ class ExpertDataset:
 
     def expert_pairs(self, num_trajectories: int) -> Pairs:
         """The pairs a learner trains on: the first N trajectories, subsampled as in the paper."""
-        if not 1 <= num_trajectories <= self.trajectories.num_episodes:
+        if not 1 <= num_trajectories <= len(self.pairs_per_trajectory):
             raise UserInputError(
                 f"{self.task.name}: asked for {num_trajectories} expert trajectories, the dataset "
-                f"holds {self.trajectories.num_episodes}"
+                f"holds {len(self.pairs_per_trajectory)}"
             )
-        offsets = np.asarray(self.card["subsampling"]["offsets"][:num_trajectories])
-        first = self.trajectories.select(np.arange(num_trajectories))
-        return subsample(first, self.card["subsampling"]["every"], offsets)
+        rows = self.pairs_per_trajectory[:num_trajectories].sum()
+        return Pairs(obs=self.pairs.obs[:rows], actions=self.pairs.actions[:rows])
 
 
 def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset:
@@ -175,19 +185,36 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
         )
     try:
         with np.load(data_path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in ARRAYS}
+            names = ARRAYS if task.whole_episodes else PAIR_ARRAYS
+            arrays = {name: data[name] for name in names}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
         raise UserInputError(f"{data_path} is not a readable dataset ({err}); {fix}") from None
     try:
-        trajectories = Trajectories(**arrays)
+        if task.whole_episodes:
+            trajectories = Trajectories(**arrays)
+        else:
+            trajectories, pairs = None, Pairs(obs=arrays["obs"], actions=arrays["actions"])
     except UserInputError as err:
-        raise UserInputError(f"{data_path}: {err}") from None
-    if content_sha256(trajectories) != card.get("sha256"):
+        raise UserInputError(f"{data_path}: {err}; {fix}") from None
+    if content_sha256(arrays) != card.get("sha256"):
         raise UserInputError(f"{data_path} changed since its card was written (sha256); {fix}")
     obs_dim, _ = env_spaces(task.env_id)
-    if trajectories.obs.shape[1] != obs_dim or trajectories.num_episodes < task.largest_dataset:
+    count = len(arrays["lengths"])
+    if arrays["obs"].shape[1] != obs_dim or count < task.largest_dataset:
         raise UserInputError(
-            f"{data_path}: {trajectories.num_episodes} trajectories of {trajectories.obs.shape[1]} "
-            f"observations, {task.env_id} needs {task.largest_dataset} of {obs_dim}; {fix}"
+            f"{data_path}: {count} trajectories of {arrays['obs'].shape[1]} observations, "
+            f"{task.env_id} needs {task.largest_dataset} of {obs_dim}; {fix}"
         )
-    return ExpertDataset(task=task, trajectories=trajectories, card=card)
+    every, offsets = card["subsampling"]["every"], np.asarray(card["subsampling"]["offsets"])
+    try:
+        per_trajectory = pairs_per_episode(arrays["lengths"], every, offsets)
+        if trajectories is not None:
+            pairs = subsample(trajectories, every, offsets)
+    except UserInputError as err:
+        raise UserInputError(f"{data_path}: {err}; {fix}") from None
+    if per_trajectory.sum() != len(pairs):
+        raise UserInputError(
+            f"{data_path}: {len(pairs)} pairs, but the episodes' lengths and subsampling give "
+            f"{per_trajectory.sum()}; {fix}"
+        )
+    return ExpertDataset(task, card, pairs, per_trajectory, trajectories)

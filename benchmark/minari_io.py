@@ -32,6 +32,11 @@ def export_to_minari(dataset: ExpertDataset, dataset_id: str):
 
     minari = _minari()
     traj = dataset.trajectories
+    if traj is None:
+        raise UserInputError(
+            f"{dataset.task.name}'s dataset keeps only its subsampled pairs, and a Minari dataset "
+            "needs whole episodes; export a task whose dataset stores them"
+        )
     episodes = []
     for e, (start, length) in enumerate(zip(traj.starts, traj.lengths, strict=True)):
         rows = slice(start, start + length)

@@ -37,6 +37,9 @@ class Task:
     """Episodes end early when the goal is reached (reward must be <= 0 there, not >= 0)."""
     is_mujoco: bool
     notes: str
+    whole_episodes: bool = True
+    """The dataset file keeps whole episodes; False: only the pairs the subsampling keeps, where
+    whole episodes would not fit in the repository (Humanoid's 240 are 350 MB, its pairs 17 MB)."""
 
     @property
     def largest_dataset(self) -> int:
@@ -152,6 +155,7 @@ TASKS: dict[str, Task] = {
             notes="v5 observes 348 values (v1: 376): it leaves out the world body and the root "
             "actuator forces. " + _V5_NOTE,
             **{**_MUJOCO, "dataset_sizes": (80, 160, 240), "iterations": 1_500},
+            whole_episodes=False,
         ),
     ]
 }

@@ -1,12 +1,20 @@
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from algorithms.errors import UserInputError
 from benchmark.__main__ import main
-from benchmark.datasets import ARRAYS, content_sha256, load_dataset, make_dataset
+from benchmark.datasets import (
+    ARRAYS,
+    PAIR_ARRAYS,
+    content_sha256,
+    load_dataset,
+    make_dataset,
+    write_dataset,
+)
 from benchmark.experts import TRPOExpertConfig, save_expert, train_expert
 from benchmark.tasks import get_task
 
@@ -113,10 +121,40 @@ def test_too_few_trajectories_are_refused_even_with_a_matching_hash(made, tmp_pa
     np.savez_compressed(
         datasets / "cartpole" / "trajectories.npz", **{n: getattr(short, n) for n in ARRAYS}
     )
-    card = dataset.card | {"sha256": content_sha256(short)}
+    card = dataset.card | {"sha256": content_sha256({n: getattr(short, n) for n in ARRAYS})}
     (datasets / "cartpole" / "card.json").write_text(json.dumps(card))
     with pytest.raises(UserInputError, match="CartPole-v1 needs 10 of 4"):
         load_dataset(CARTPOLE, datasets)
+
+
+def test_a_file_of_subsampled_pairs_gives_learners_the_same_pairs(made, tmp_path):
+    """Humanoid's dataset keeps only the pairs the subsampling selects (whole episodes: 350 MB)."""
+    pairs_only = replace(CARTPOLE, whole_episodes=False)
+    whole = load_dataset(CARTPOLE, made[1])
+    card = write_dataset(pairs_only, whole.trajectories, whole.card["expert"], 5, tmp_path)
+    dataset = load_dataset(pairs_only, tmp_path)
+    assert dataset.trajectories is None and card["stored"] == "subsampled pairs"
+    assert card["returns"] == whole.card["returns"] and card["random"] == whole.card["random"]
+    for n in (1, 4, 10):
+        np.testing.assert_array_equal(dataset.expert_pairs(n).obs, whole.expert_pairs(n).obs)
+        np.testing.assert_array_equal(
+            dataset.expert_pairs(n).actions, whole.expert_pairs(n).actions
+        )
+    from benchmark.minari_io import export_to_minari
+
+    with pytest.raises(UserInputError, match="keeps only its subsampled pairs"):
+        export_to_minari(dataset, "gailbench/cartpole/pairs-v0")
+
+    # One pair lost, with a card rewritten to match the file: the lengths give it away.
+    path = tmp_path / "cartpole" / "trajectories.npz"
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in PAIR_ARRAYS}
+    arrays |= {"obs": arrays["obs"][:-1], "actions": arrays["actions"][:-1]}
+    np.savez_compressed(path, **arrays)
+    card["sha256"] = content_sha256(arrays)
+    (tmp_path / "cartpole" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserInputError, match="the episodes' lengths and subsampling give"):
+        load_dataset(pairs_only, tmp_path)
 
 
 def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys, monkeypatch):

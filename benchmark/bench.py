@@ -1,6 +1,7 @@
 """Speed benchmarks that print one JSON line (the suite's measured numbers come from here)."""
 
 import os
+import sys
 import time
 
 import gymnasium as gym
@@ -134,7 +135,8 @@ def time_to_expert(
         "reward_fit_s": 0.0,
         "value_fit_s": 0.0,
     }
-    for _ in tqdm(range(budget.iterations), desc=f"gail {task.name} n{n_traj}", unit="iter"):
+    bar = tqdm(range(budget.iterations), desc=f"gail {task.name} n{n_traj}", unit="iter")
+    for _ in bar:
         metrics = learner.iterate()
         for key in split:
             split[key] += metrics[f"time/{key}"]
@@ -147,6 +149,12 @@ def time_to_expert(
         eval_s += time.perf_counter() - tick
         normalized = dataset.normalize(mean)
         curve.append((learner.env_steps, round(normalized, 3)))
+        # A measurement of an hour shows its curve as it goes, on stderr (stdout ends in JSON).
+        bar.write(
+            f"iteration {learner.iteration}: {learner.env_steps:,} env steps, "
+            f"normalised {normalized:.3f}",
+            file=sys.stderr,
+        )
         if reached is None and normalized >= threshold:
             reached = (learner.env_steps, learner.wall_s + eval_s)
     key = f"{threshold:g}"

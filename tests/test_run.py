@@ -115,7 +115,9 @@ def test_time_to_expert_reports_the_first_evaluation_past_the_threshold(
     )
     argv = ["bench", "time-to-expert", "--task", "cartpole", "--n-traj", "1", "--profile", "tiny"]
     assert main(argv + ["--eval-every", "1", "--threshold", "-100"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert captured.err.count("normalised") == len(result["curve"]) == 2  # shown as it goes
     first_steps = result["curve"][0][0]
     assert result["env_steps_to_-100"] == first_steps and 500 <= first_steps < result["env_steps"]
     assert result["final_normalized_return"] == result["curve"][-1][1]

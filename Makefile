@@ -74,6 +74,7 @@ datasets: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check algorithms benchmark tests
+	$(PY) -m ruff format --check algorithms benchmark tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -196,15 +196,22 @@ def throughput(task_name: str, iterations: int = 3, bc_steps: int = 300, seed: i
     # values, and tasks without an expert yet can be measured too.
     obs_dim, action_space = env_spaces(task.env_id)
     rng = np.random.default_rng(seed)
-    obs = rng.standard_normal((task.dataset_sizes[0] * task.time_limit // task.subsample_every,
-                               obs_dim)).astype(np.float32)
+    obs = rng.standard_normal(
+        (task.dataset_sizes[0] * task.time_limit // task.subsample_every, obs_dim)
+    ).astype(np.float32)
     expert = Pairs(obs, random_actor(action_space, rng)(obs))
     pairs = load_profile("quick").budget(task).pairs_per_iteration
     loop_cfg = LoopConfig(iterations=iterations + 1, pairs_per_iteration=pairs)
     with single_threaded():
         learner = ImitationLoop(
-            task.env_id, task.time_limit, task.ends_on_success, expert, GAILReward, loop_cfg,
-            seed, num_threads=1,
+            task.env_id,
+            task.time_limit,
+            task.ends_on_success,
+            expert,
+            GAILReward,
+            loop_cfg,
+            seed,
+            num_threads=1,
         )
         learner.iterate()
         steps, wall = learner.env_steps, learner.wall_s

@@ -65,7 +65,6 @@ class Profile:
         group = "mujoco" if task.is_mujoco else "classic"
         return replace(paper, **self.budgets.get(task.name, self.budgets.get(group, {})))
 
-
     def only(self, tasks: list[str] | None = None, algorithms: list[str] | None = None):
         """The profile restricted to some tasks and/or algorithms (same name, so the same record
         folders)."""

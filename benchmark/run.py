@@ -105,7 +105,13 @@ def _make_learner(task: Task, algo: str, config: dict, expert, seed: int, num_th
         "gail": lambda *args: gail.GAILReward(*args, cfg=gail.GAILConfig(**config["gail"])),
     }[algo]
     return ImitationLoop(
-        task.env_id, task.time_limit, task.ends_on_success, expert, make_reward, loop, seed,
+        task.env_id,
+        task.time_limit,
+        task.ends_on_success,
+        expert,
+        make_reward,
+        loop,
+        seed,
         num_threads,
     )
 
@@ -168,8 +174,16 @@ def run(
                 policy, history, cpu_s = _train_bc(task, expert, config, seed, progress)
             else:
                 policy, history, cpu_s = _train_loop(
-                    task, algo, expert, config, seed, folder, dataset, checkpoint_every,
-                    progress, num_threads,
+                    task,
+                    algo,
+                    expert,
+                    config,
+                    seed,
+                    folder,
+                    dataset,
+                    checkpoint_every,
+                    progress,
+                    num_threads,
                 )
             _write_metrics(folder / "metrics.csv", history)
             result = evaluate(policy, task, EVAL_EPISODES, seed=10_000 + seed, deterministic=True)

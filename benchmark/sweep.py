@@ -130,8 +130,17 @@ def _execute(spec: RunSpec, profile: Profile, runs_dir: Path, datasets_dir: Path
     (folder / "error.txt").unlink(missing_ok=True)
     try:
         task = TASKS[spec.task]
-        run(task, spec.algo, spec.n_traj, spec.seed, profile, runs_dir, datasets_dir,
-            show_progress=False, num_threads=1)
+        run(
+            task,
+            spec.algo,
+            spec.n_traj,
+            spec.seed,
+            profile,
+            runs_dir,
+            datasets_dir,
+            show_progress=False,
+            num_threads=1,
+        )
     except Exception as err:  # a failed run must not stop the sweep
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "error.txt").write_text(traceback.format_exc())
@@ -158,7 +167,9 @@ class _LocalPool:
     def _new_pool(self):
         # spawn: EnvPool and torch threads do not survive a fork
         return ProcessPoolExecutor(
-            self.workers, mp_context=get_context("spawn"), initializer=_die_with_parent,
+            self.workers,
+            mp_context=get_context("spawn"),
+            initializer=_die_with_parent,
             initargs=(os.getpid(),),
         )
 
@@ -274,7 +285,10 @@ class _Display:
     def __init__(self, todo: list[Planned], workers: int, show: bool):
         self.cost = {p.spec: p.cpu_s for p in todo}
         self.bar = tqdm(
-            total=round(sum(self.cost.values())), desc="sweep", unit="cpu-s", disable=not show,
+            total=round(sum(self.cost.values())),
+            desc="sweep",
+            unit="cpu-s",
+            disable=not show,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
         )
         self.slots = [

@@ -155,9 +155,9 @@ def _uniform(table):
     import pandas as pd
 
     return table.apply(
-        lambda column: column.astype(float)
-        if pd.api.types.is_numeric_dtype(column)
-        else column.astype(str)
+        lambda column: (
+            column.astype(float) if pd.api.types.is_numeric_dtype(column) else column.astype(str)
+        )
     )
 
 

@@ -172,6 +172,7 @@ def test_reference_uses_weight_zero_gail_rows():
 
 def test_vectorised_statistics_match_rliable():
     from rliable import metrics
+
     rng = np.random.default_rng(0)
     for shape in [(1, 1), (3, 5), (7, 9), (5, 33)]:
         x = rng.integers(0, 4, size=shape).astype(float)  # with ties

@@ -85,7 +85,7 @@ RECIPES: dict[str, TRPOExpertConfig | SACConfig] = {
     "hopper": TRPOExpertConfig(iterations=150, pairs_per_iteration=50_000),
     "walker": TRPOExpertConfig(iterations=200, pairs_per_iteration=50_000),
     "halfcheetah": SACConfig(total_steps=150_000),
-    "ant": SACConfig(total_steps=1_500_000),
+    "ant": SACConfig(total_steps=1_306_000),
     "humanoid": SACConfig(total_steps=480_000),
 }
 

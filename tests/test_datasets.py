@@ -1,6 +1,7 @@
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -187,3 +188,25 @@ def test_minari_round_trip_keeps_every_array(made, tmp_path, monkeypatch):
         import_from_minari("gailbench/cartpole/expert-v0", get_task("acrobot"), tmp_path / "x")
     with pytest.raises(UserInputError, match="cannot load Minari dataset"):
         import_from_minari("gailbench/cartpole/missing-v0", CARTPOLE, tmp_path / "x")
+
+
+# Issue 3's targets for the expert score (the mean return of the dataset's trajectories).
+TARGETS = {
+    "cartpole": 475,
+    "acrobot": -90,
+    "mountaincar": -115,
+    "reacher": -6,
+    "halfcheetah": 4500,
+    "hopper": 3000,
+    "walker": 4000,
+    "ant": 3500,
+    "humanoid": 5000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_committed_dataset_verifies_and_its_expert_meets_the_target(name):
+    task = get_task(name)
+    dataset = load_dataset(task, Path(__file__).parents[1] / "results" / "datasets")
+    assert dataset.expert_score >= TARGETS[name]
+    assert dataset.expert_score > dataset.random_score

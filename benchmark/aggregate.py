@@ -388,11 +388,18 @@ def statistics_table(
             # One value per cell (one seed each): every resample is the data itself.
             value = float(np.asarray(func(*matrices)).reshape(-1)[0])
             return value, value
-        with warnings.catch_warnings():  # arch's notice that it will prefer numpy Generators
-            warnings.filterwarnings("ignore", "random_state is deprecated", FutureWarning)
-            _, intervals = rly.get_interval_estimates(
-                {"x": scores}, func, reps=reps, random_state=np.random.RandomState(seed)
-            )
+        # rliable 1.2's stratified bootstraps draw their indices from numpy's global RNG
+        # (`np.random.choice`), not from `random_state`: seed that one, and give it back as it was.
+        outside = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            with warnings.catch_warnings():  # arch's notice that it will prefer numpy Generators
+                warnings.filterwarnings("ignore", "random_state is deprecated", FutureWarning)
+                _, intervals = rly.get_interval_estimates(
+                    {"x": scores}, func, reps=reps, random_state=np.random.RandomState(seed)
+                )
+        finally:
+            np.random.set_state(outside)
         low, high = np.asarray(intervals["x"], dtype=float).reshape(2)
         return float(low), float(high)
 

@@ -217,6 +217,20 @@ def test_iqm_and_bootstrap_interval_with_spread(tmp_path):
     assert 0 <= row.ci_low < 3.5 < row.ci_high <= 7
 
 
+def test_bootstrap_intervals_are_the_same_for_the_same_seed(records):
+    # rliable draws from numpy's global RNG: whatever drew from it before must not move the
+    # intervals, and the caller's global RNG must come back as it was.
+    runs = load_runs(PROFILE, records)
+    np.random.seed(1)
+    first = statistics_table(runs, reps=200)
+    after = np.random.random(3)
+    np.random.seed(2)
+    again = statistics_table(runs, reps=200)
+    pd.testing.assert_frame_equal(first, again)
+    np.random.seed(1)
+    np.testing.assert_array_equal(after, np.random.random(3))
+
+
 def test_probability_of_improvement_over_cells_both_have(records):
     stats = statistics_table(load_runs(PROFILE, records), reps=200)
     poi = stats[stats.statistic == "probability_of_improvement"].set_index(["regime", "versus"])

@@ -8,7 +8,6 @@ the negative mean squared error of the mean action (continuous) or the negative 
 
 import copy
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,9 @@ from algorithms.policies import CategoricalPolicy, Policy
 
 @dataclass(frozen=True)
 class BCConfig:
-    steps: int
+    steps: int = 20_001
     """Adam steps (the paper: 20,001 MuJoCo, 10,001 Reacher, 1,001 classic control)."""
-    validate_every: int
+    validate_every: int = 1_000
     """Steps between validations (1,000 / 500 / 100)."""
     batch_size: int = 128
     lr: float = 1e-3
@@ -39,47 +38,83 @@ def validation_score(policy: Policy, obs: torch.Tensor, actions: torch.Tensor) -
         return -((mean - actions) ** 2).sum(1).mean().item()
 
 
-def train(
-    policy: Policy,
-    expert: Pairs,
-    cfg: BCConfig,
-    rng: np.random.Generator,
-    on_validation: Callable[[dict], object] | None = None,
-):
-    """Fit `policy` to the expert pairs; returns (best snapshot, metrics of each validation).
+class BCTrainer:
+    """BC in units of one validation each (after steps 0, k, 2k, ... and the last step), so that
+    it checkpoints and resumes like the other learners."""
 
-    `on_validation(row)` is called with each validation's metrics (for progress reports).
-    """
-    tick = time.perf_counter()
-    order = rng.permutation(len(expert))
-    n_train = max(1, int(round(cfg.train_fraction * len(expert))))
-    # With very few pairs the validation set may be empty; validate on the training set then.
-    train_idx, valid_idx = order[:n_train], order[n_train:] if n_train < len(expert) else order
-    obs = torch.as_tensor(expert.obs, dtype=torch.float32)
-    actions = torch.as_tensor(expert.actions)
-    # The standardiser starts from (and, for BC, stays at) the expert data's statistics.
-    policy.obs_norm.update(expert.obs)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    best, best_score, history = copy.deepcopy(policy), -np.inf, []
-    for step in range(cfg.steps):
-        batch = rng.choice(train_idx, cfg.batch_size)
-        loss = -policy.log_prob(policy.dist_params(obs[batch]), actions[batch]).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % cfg.validate_every == 0 or step == cfg.steps - 1:
-            score = validation_score(policy, obs[valid_idx], actions[valid_idx])
-            if score > best_score:
-                best, best_score = copy.deepcopy(policy), score
-            history.append(
-                {
-                    "step": step,
-                    "wall_s": time.perf_counter() - tick,
-                    "losses/nll": loss.item(),
-                    "losses/validation_score": score,
-                    "losses/best_validation_score": best_score,
-                }
-            )
-            if on_validation:
-                on_validation(history[-1])
-    return best, history
+    def __init__(self, policy: Policy, expert: Pairs, cfg: BCConfig, rng: np.random.Generator):
+        self.policy, self.cfg, self.rng = policy, cfg, rng
+        order = rng.permutation(len(expert))
+        n_train = max(1, int(round(cfg.train_fraction * len(expert))))
+        # With very few pairs the validation set may be empty; validate on the training set then.
+        self.train_idx = order[:n_train]
+        self.valid_idx = order[n_train:] if n_train < len(expert) else order
+        self.obs = torch.as_tensor(expert.obs, dtype=torch.float32)
+        self.actions = torch.as_tensor(expert.actions)
+        # The standardiser starts from (and, for BC, stays at) the expert data's statistics.
+        policy.obs_norm.update(expert.obs)
+        self.optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
+        self.validations = sorted({*range(0, cfg.steps, cfg.validate_every), cfg.steps - 1})
+        self.best, self.best_score = copy.deepcopy(policy), -np.inf
+        self.iteration, self.wall_s = 0, 0.0
+
+    @property
+    def iterations(self) -> int:
+        return len(self.validations)
+
+    def final_policy(self) -> Policy:
+        """The snapshot with the best validation score."""
+        return self.best
+
+    def iterate(self) -> dict[str, float]:
+        """Adam steps up to the next validation, then the validation; returns its metrics."""
+        tick = time.perf_counter()
+        first = self.validations[self.iteration - 1] + 1 if self.iteration else 0
+        last = self.validations[self.iteration]
+        for _ in range(first, last + 1):
+            batch = self.rng.choice(self.train_idx, self.cfg.batch_size)
+            params = self.policy.dist_params(self.obs[batch])
+            loss = -self.policy.log_prob(params, self.actions[batch]).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        score = validation_score(
+            self.policy, self.obs[self.valid_idx], self.actions[self.valid_idx]
+        )
+        if score > self.best_score:
+            self.best, self.best_score = copy.deepcopy(self.policy), score
+        self.iteration += 1
+        self.wall_s += time.perf_counter() - tick
+        return {
+            "step": last,
+            "wall_s": self.wall_s,
+            "losses/nll": loss.item(),
+            "losses/validation_score": score,
+            "losses/best_validation_score": self.best_score,
+        }
+
+    def state_dict(self) -> dict:
+        return {
+            "policy": self.policy.state_dict(),
+            "best": self.best.state_dict(),
+            "best_score": self.best_score,
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "iteration": self.iteration,
+            "wall_s": self.wall_s,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.best.load_state_dict(state["best"])
+        self.best_score = state["best_score"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.iteration, self.wall_s = state["iteration"], state["wall_s"]
+
+
+def train(policy: Policy, expert: Pairs, cfg: BCConfig, rng: np.random.Generator):
+    """Fit `policy` to the expert pairs; returns (best snapshot, metrics of each validation)."""
+    trainer = BCTrainer(policy, expert, cfg, rng)
+    history = [trainer.iterate() for _ in range(trainer.iterations)]
+    return trainer.final_policy(), history

@@ -10,9 +10,20 @@ The reward is shifted by its running minimum so that it stays >= 0 (a positive r
 alive); where reaching the goal ends the episode, by its running maximum so that it stays <= 0.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
 from algorithms.data import Pairs, Trajectories
+from algorithms.imitation import LoopConfig
+
+
+@dataclass(frozen=True)
+class FEMConfig:
+    """FEM has no settings of its own beyond the shared loop's."""
+
+    loop: LoopConfig = LoopConfig()
 
 
 class Features:
@@ -44,8 +55,10 @@ class Features:
 class ShiftedLinearReward:
     """A linear reward w . psi / dim(psi), shifted by its running extreme (see the docstring).
 
-    The shift is updated whenever rewards are computed, so that every batch, including the one
-    being rewarded, stays on the right side of 0.
+    The shift covers every batch rewarded so far: `reward` shifts by the stored extreme and the
+    batch's own (without storing it, so looking at rewards changes nothing), and `fit` stores the
+    batch's extremes under the old weights and under the new ones, the two it has been or will
+    be rewarded with.
     """
 
     def __init__(self, dim: int, ends_on_success: bool):
@@ -53,35 +66,50 @@ class ShiftedLinearReward:
         self.weights = np.zeros(dim)
         self.shift = np.inf if not ends_on_success else -np.inf
 
+    def _extreme(self, raw: np.ndarray) -> float:
+        if self.ends_on_success:
+            return max(self.shift, raw.max())
+        return min(self.shift, raw.min())
+
     def shifted(self, psi: np.ndarray) -> np.ndarray:
         raw = psi @ self.weights / self.dim
-        if self.ends_on_success:
-            self.shift = max(self.shift, raw.max())
-        else:
-            self.shift = min(self.shift, raw.min())
-        return raw - self.shift
+        return raw - self._extreme(raw)
+
+    def observe(self, psi: np.ndarray) -> None:
+        """Fold a batch's rewards under the current weights into the stored shift."""
+        self.shift = self._extreme(psi @ self.weights / self.dim)
 
     def state_dict(self) -> dict:
-        return {"weights": self.weights.copy(), "shift": self.shift}
+        return {"weights": torch.from_numpy(self.weights.copy()), "shift": float(self.shift)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.weights, self.shift = state["weights"].copy(), state["shift"]
+        self.weights, self.shift = state["weights"].numpy().copy(), state["shift"]
 
 
 class FEMReward(ShiftedLinearReward):
-    def __init__(self, expert: Pairs, action_space, ends_on_success: bool, seed: int):
+    def __init__(
+        self,
+        expert: Pairs,
+        action_space,
+        ends_on_success: bool,
+        seed: int,
+        cfg: FEMConfig = FEMConfig(),
+    ):
         self.features = Features(expert, action_space)
         super().__init__(self.features.dim, ends_on_success)
         self.expert_mean = self.features(expert.obs, expert.actions).mean(0)
         start = np.random.default_rng(seed).standard_normal(self.dim)
         self.weights = start / np.linalg.norm(start)
 
-    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        return self.shifted(self.features(obs, actions))
+    def reward(self, batch: Trajectories) -> np.ndarray:
+        return self.shifted(self.features(batch.obs, batch.actions))
 
     def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
-        gap = self.expert_mean - self.features(batch.obs, batch.actions).mean(0)
+        phi = self.features(batch.obs, batch.actions)
+        self.observe(phi)
+        gap = self.expert_mean - phi.mean(0)
         norm = np.linalg.norm(gap)
         if norm > 0:
             self.weights = gap / norm
+        self.observe(phi)
         return {"losses/feature_gap": float(norm)}

@@ -3,13 +3,15 @@ that a pair is the expert's is the policy's reward.
 
 The paper's discriminator: a 100-100 tanh MLP (zero output layer) on the standardised [s, a]
 (discrete actions: one score per action from s, the taken action's selected), its standardiser
-updated at every fit; labels expert 1, policy 0; a class-balanced logistic loss minus 0.001 times
-the mean Bernoulli entropy of its output; exactly one Adam step (lr 0.01) per iteration on all the
-policy's pairs plus as many expert pairs drawn with replacement.
+started from the expert pairs and updated at every fit; labels expert 1, policy 0; a
+class-balanced logistic loss minus 0.001 times the mean Bernoulli entropy of its output; exactly
+one Adam step (lr 0.01) per iteration on all the policy's pairs plus as many expert pairs drawn
+with replacement.
 
 Reward: -log(1 - D) >= 0, D the probability of "expert". A positive reward for every step makes
 longer episodes better, the wrong bias where reaching the goal ends the episode (MountainCar,
-Acrobot); those tasks use log D <= 0 instead, which makes every step cost.
+Acrobot); those tasks use log D <= 0 instead, which makes every step cost. `reward = "auto"`
+chooses so; the other two forms can be forced for an ablation.
 """
 
 from dataclasses import dataclass
@@ -19,14 +21,36 @@ import torch
 from torch.nn import functional as F
 
 from algorithms.data import Pairs, Trajectories
+from algorithms.errors import UserInputError
+from algorithms.imitation import STANDARDIZER_STARTS, LoopConfig
 from algorithms.policies import Standardizer, mlp
+
+REWARD_FORMS = ("auto", "-log(1-D)", "log(D)")
 
 
 @dataclass(frozen=True)
 class GAILConfig:
     lr: float = 0.01
+    """Adam's learning rate for the discriminator (one step per iteration)."""
     entropy_bonus: float = 0.001
     """Weight of the discriminator output's Bernoulli entropy, subtracted from the loss."""
+    reward: str = "auto"
+    """"-log(1-D)", "log(D)", or "auto": log(D) where reaching the goal ends the episode."""
+    input_standardizer: str = "expert"
+    """Where the discriminator's input standardiser starts: the "expert" pairs (the paper's)
+    or "empty" (this suite before 2026-12)."""
+    loop: LoopConfig = LoopConfig()
+
+    def __post_init__(self):
+        if self.reward not in REWARD_FORMS:
+            raise UserInputError(
+                f"reward = {self.reward!r}; expected one of {', '.join(REWARD_FORMS)}"
+            )
+        if self.input_standardizer not in STANDARDIZER_STARTS:
+            raise UserInputError(
+                f"input_standardizer = {self.input_standardizer!r}; expected one of "
+                f"{', '.join(STANDARDIZER_STARTS)}"
+            )
 
 
 class Discriminator(torch.nn.Module):
@@ -63,23 +87,31 @@ class GAILReward:
         n_actions = int(action_space.n) if hasattr(action_space, "n") else None
         act_dim = 1 if n_actions else int(np.prod(action_space.shape))
         self.discriminator = Discriminator(obs_dim, act_dim, n_actions)
+        if cfg.input_standardizer == "expert":
+            self.discriminator.update_standardizer(expert.obs, expert.actions)
         self.optimizer = torch.optim.Adam(self.discriminator.net.parameters(), lr=cfg.lr)
-        self.ends_on_success, self.cfg = ends_on_success, cfg
+        self.log_d = cfg.reward == "log(D)" or (cfg.reward == "auto" and ends_on_success)
+        self.cfg = cfg
+
+    def _reward(self, logits: torch.Tensor) -> torch.Tensor:
+        return -F.softplus(-logits) if self.log_d else F.softplus(logits)  # log D, -log(1 - D)
 
     @torch.no_grad()
-    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        logits = self.discriminator.logits(torch.as_tensor(obs), torch.as_tensor(actions))
-        if self.ends_on_success:
-            return (-F.softplus(-logits)).double().numpy()  # log D
-        return F.softplus(logits).double().numpy()  # -log(1 - D)
+    def reward(self, batch: Trajectories) -> np.ndarray:
+        logits = self.discriminator.logits(
+            torch.as_tensor(batch.obs), torch.as_tensor(batch.actions)
+        )
+        return self._reward(logits).double().numpy()
 
     def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
-        picks = rng.integers(0, len(expert), batch.num_steps)
-        obs = np.concatenate([batch.obs, expert.obs[picks]])
+        n = batch.num_steps
+        picks = rng.integers(0, len(expert), n)
+        obs = torch.as_tensor(np.concatenate([batch.obs, expert.obs[picks]]))
         actions = np.concatenate([batch.actions, expert.actions[picks].astype(batch.actions.dtype)])
-        labels = torch.cat([torch.zeros(batch.num_steps), torch.ones(batch.num_steps)])
-        self.discriminator.update_standardizer(obs, actions)
-        logits = self.discriminator.logits(torch.as_tensor(obs), torch.as_tensor(actions))
+        labels = torch.cat([torch.zeros(n), torch.ones(n)])
+        self.discriminator.update_standardizer(obs.numpy(), actions)
+        actions = torch.as_tensor(actions)
+        logits = self.discriminator.logits(obs, actions)
         # Equal numbers of both classes, so the plain mean is the class-balanced loss.
         loss = F.binary_cross_entropy_with_logits(logits, labels)
         p = torch.sigmoid(logits)
@@ -89,14 +121,18 @@ class GAILReward:
         self.optimizer.zero_grad()
         objective.backward()
         self.optimizer.step()
+        # Diagnostics after the step, as the authors logged them: a discriminator that wins
+        # shows here (accuracies near 1, reward on policy pairs near 0) before the return does.
         with torch.no_grad():
-            expert_acc = (logits[batch.num_steps :] > 0).float().mean().item()
-            policy_acc = (logits[: batch.num_steps] < 0).float().mean().item()
+            after = self.discriminator.logits(obs, actions)
+            reward = self._reward(after)
         return {
             "losses/discriminator_loss": loss.item(),
             "losses/discriminator_entropy": entropy.item(),
-            "losses/discriminator_expert_accuracy": expert_acc,
-            "losses/discriminator_policy_accuracy": policy_acc,
+            "losses/discriminator_expert_accuracy": (after[n:] > 0).float().mean().item(),
+            "losses/discriminator_policy_accuracy": (after[:n] <= 0).float().mean().item(),
+            "charts/reward_on_expert": reward[n:].mean().item(),
+            "charts/reward_on_policy": reward[:n].mean().item(),
         }
 
     def state_dict(self) -> dict:

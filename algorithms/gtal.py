@@ -6,14 +6,31 @@ expert, j = argmin(mu_pi - mu_E) over psi, and the policy's reward is psi_j / di
 as in FEM. Everything else (TRPO, value function, budgets) is the shared loop's.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from algorithms.data import Pairs, Trajectories
 from algorithms.fem import Features, ShiftedLinearReward
+from algorithms.imitation import LoopConfig
+
+
+@dataclass(frozen=True)
+class GTALConfig:
+    """GTAL has no settings of its own beyond the shared loop's."""
+
+    loop: LoopConfig = LoopConfig()
 
 
 class GTALReward(ShiftedLinearReward):
-    def __init__(self, expert: Pairs, action_space, ends_on_success: bool, seed: int):
+    def __init__(
+        self,
+        expert: Pairs,
+        action_space,
+        ends_on_success: bool,
+        seed: int,
+        cfg: GTALConfig = GTALConfig(),
+    ):
         self.features = Features(expert, action_space)
         super().__init__(2 * self.features.dim, ends_on_success)
         self.expert_mean = self._psi(expert.obs, expert.actions).mean(0)
@@ -27,12 +44,15 @@ class GTALReward(ShiftedLinearReward):
         self.coordinate = int(j)
         self.weights = np.eye(self.dim)[j]
 
-    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        return self.shifted(self._psi(obs, actions))
+    def reward(self, batch: Trajectories) -> np.ndarray:
+        return self.shifted(self._psi(batch.obs, batch.actions))
 
     def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
-        shortfall = self._psi(batch.obs, batch.actions).mean(0) - self.expert_mean
+        psi = self._psi(batch.obs, batch.actions)
+        self.observe(psi)
+        shortfall = psi.mean(0) - self.expert_mean
         self._choose(np.argmin(shortfall))
+        self.observe(psi)
         return {"losses/largest_shortfall": float(-shortfall.min())}
 
     def state_dict(self) -> dict:

@@ -1,4 +1,5 @@
-"""The outer loop that FEM, GTAL and GAIL share; each method brings only its reward model.
+"""The outer loop that FEM, GTAL and GAIL share, and TRPO experts too: each method brings only its
+reward model (an expert's is the environment's own reward).
 
 One iteration (the paper's, shared/paper/protocol.md):
   1. sample whole trajectories until at least `pairs_per_iteration` pairs,
@@ -20,46 +21,91 @@ import numpy as np
 import torch
 
 from algorithms.data import Pairs, Trajectories
-from algorithms.policies import make_policy
-from algorithms.rollout import Sampler, env_spaces
+from algorithms.errors import UserInputError
+from algorithms.policies import GaussianPolicy, make_policy
+from algorithms.rollout import Sampler, derived_seed, env_spaces
 from algorithms.trpo import TRPOConfig, ValueFunction, fit_value, improve_policy
+
+REWARD_ACTIONS = ("raw", "clipped")
+STANDARDIZER_STARTS = ("expert", "empty")
 
 
 @dataclass(frozen=True)
 class LoopConfig:
-    iterations: int
+    iterations: int = 500
     """Outer iterations (the paper: 300 classic, 200 Reacher, 500 MuJoCo, 1,500 Humanoid)."""
-    pairs_per_iteration: int
+    pairs_per_iteration: int = 50_000
     """Pairs sampled per iteration, whole trajectories (the paper: 5,000 classic, else 50,000)."""
     num_envs: int = 16
     """Parallel environments of the sampler (does not change the algorithm, only the speed)."""
     causal_entropy: float = 0.0
-    """Weight of -log pi(a|s) added to every reward (the paper: 0, Reacher sweep up to 1e-2)."""
+    """Weight of -log pi(a|s) added to every reward (the paper: 0, Reacher sweep up to 1e-1)."""
+    reward_actions: str = "raw"
+    """What the reward model sees of a Gaussian policy's actions: "raw" samples (the paper's: the
+    simulator clamps the control itself) or "clipped" to the action box (this suite before
+    2026-12, when a SAC expert's actions never left the box)."""
+    value_standardizer: str = "expert"
+    """Where the value function's observation standardiser starts: from the "expert" data (the
+    paper's) or "empty" (this suite before 2026-12)."""
     trpo: TRPOConfig = TRPOConfig()
+
+    def __post_init__(self):
+        for name, allowed in (
+            ("reward_actions", REWARD_ACTIONS),
+            ("value_standardizer", STANDARDIZER_STARTS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise UserInputError(
+                    f"{name} = {getattr(self, name)!r}; expected one of {', '.join(allowed)}"
+                )
 
 
 class RewardModel(Protocol):
-    """What the loop needs of a method: a reward for pairs, refitted once per iteration."""
+    """What the loop needs of a method: a reward for a batch, refitted once per iteration.
 
-    def reward(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray: ...
+    `reward` must not change the model (it is called again to look at rewards); `fit` gets the
+    batch with its actions as the reward sees them (`LoopConfig.reward_actions`)."""
 
-    def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict: ...
+    def reward(self, batch: Trajectories) -> np.ndarray: ...
+
+    def fit(self, batch: Trajectories, expert: Pairs | None, rng: np.random.Generator) -> dict: ...
 
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
 
 
+class EnvironmentReward:
+    """The task's own reward, plus an optional bonus of the observation: an expert trained by the
+    same loop as the learners."""
+
+    def __init__(self, bonus: Callable[[np.ndarray], np.ndarray] | None = None):
+        self.bonus = bonus
+
+    def reward(self, batch: Trajectories) -> np.ndarray:
+        return batch.rewards + (self.bonus(batch.obs) if self.bonus else 0.0)
+
+    def fit(self, batch: Trajectories, expert: Pairs | None, rng: np.random.Generator) -> dict:
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
 class ImitationLoop:
     """The learner of one run: `make_reward(expert, action_space, ends_on_success, seed)` builds
-    the method's reward model (fem.FEMReward, gtal.GTALReward, gail.GAILReward)."""
+    the method's reward model (fem.FEMReward, gtal.GTALReward, gail.GAILReward, or an expert's
+    EnvironmentReward with `expert` None)."""
 
     def __init__(
         self,
         env_id: str,
         time_limit: int,
         ends_on_success: bool,
-        expert: Pairs,
+        expert: Pairs | None,
         make_reward: Callable[..., RewardModel],
         cfg: LoopConfig,
         seed: int,
@@ -72,38 +118,48 @@ class ImitationLoop:
         self.bounds = (
             (action_space.low, action_space.high) if hasattr(action_space, "low") else None
         )
-        self.expert = expert = Pairs(expert.obs, self._as_sent(expert.actions))
+        if expert is not None:
+            expert = Pairs(expert.obs, self._for_reward(expert.actions))
+        self.expert = expert
         torch.manual_seed(seed + 1)
         self.reward_model = make_reward(expert, action_space, ends_on_success, seed)
         torch.manual_seed(seed)
         self.policy = make_policy(obs_dim, action_space)
-        # The paper starts the standardiser from the expert data, then folds in every batch.
-        self.policy.obs_norm.update(expert.obs)
         self.value_fn = ValueFunction(obs_dim, time_limit)
+        # The paper starts the standardisers from the expert data, then folds in every batch.
+        if expert is not None:
+            self.policy.obs_norm.update(expert.obs)
+            if cfg.value_standardizer == "expert":
+                self.value_fn.obs_norm.update(expert.obs)
         self.rng = np.random.default_rng(seed)
         self.iteration, self.env_steps, self.wall_s = 0, 0, 0.0
 
-    def _as_sent(self, actions: np.ndarray) -> np.ndarray:
-        """Actions as the simulator received them (clipped to the box).
+    @property
+    def iterations(self) -> int:
+        return self.cfg.iterations
 
-        TRPO needs the policy's raw Gaussian samples, but the reward model must compare pairs
-        on equal terms: a SAC expert's actions never leave the box, a Gaussian's often do.
-        """
-        return actions if self.bounds is None else np.clip(actions, *self.bounds)
+    def final_policy(self):
+        return self.policy
 
-    def _rewards(self, batch: Trajectories) -> np.ndarray:
-        rewards = self.reward_model.reward(batch.obs, self._as_sent(batch.actions))
-        if self.cfg.causal_entropy:
-            with torch.no_grad():
-                params = self.policy.dist_params(torch.as_tensor(batch.obs))
-                logp = self.policy.log_prob(params, torch.as_tensor(batch.actions)).numpy()
-            rewards = rewards - self.cfg.causal_entropy * logp
-        return rewards
+    def _for_reward(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the reward model sees them. TRPO always needs the policy's raw samples."""
+        if self.bounds is None or self.cfg.reward_actions == "raw":
+            return actions
+        return np.clip(actions, *self.bounds)
+
+    def _policy_rewards(self, batch: Trajectories, learned: np.ndarray) -> np.ndarray:
+        """The learned reward plus the causal-entropy bonus, which only the policy sees (the
+        paper's value function is fitted to the learned reward alone)."""
+        if not self.cfg.causal_entropy:
+            return learned
+        with torch.no_grad():
+            params = self.policy.dist_params(torch.as_tensor(batch.obs))
+            logp = self.policy.log_prob(params, torch.as_tensor(batch.actions)).numpy()
+        return learned - self.cfg.causal_entropy * logp
 
     def iterate(self) -> dict[str, float]:
         """One iteration; returns its metrics (the true return is the environment's)."""
         tick = time.perf_counter()
-        seed = self.seed * 1_000_003 + self.iteration
         actor, inference_s = self.policy.actor(self.rng), 0.0
 
         def timed_actor(obs: np.ndarray) -> np.ndarray:
@@ -113,28 +169,32 @@ class ImitationLoop:
             inference_s += time.perf_counter() - start
             return actions
 
-        envs = Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads)
-        with envs as sampler:
-            batch = sampler.collect(timed_actor, min_steps=self.cfg.pairs_per_iteration)
+        seed = derived_seed(self.seed, self.iteration)
+        with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
+            batch = envs.collect(timed_actor, min_steps=self.cfg.pairs_per_iteration)
         sampled = time.perf_counter()
-        rewards = self._rewards(batch)
+        seen = replace(batch, actions=self._for_reward(batch.actions))
+        learned = self.reward_model.reward(seen)
+        rewards = self._policy_rewards(batch, learned)
         stats = improve_policy(self.policy, self.value_fn, batch, rewards, self.cfg.trpo, self.rng)
         stepped = time.perf_counter()
-        sent = replace(batch, actions=self._as_sent(batch.actions))
-        stats |= self.reward_model.fit(sent, self.expert, self.rng)
+        stats |= self.reward_model.fit(seen, self.expert, self.rng)
         fitted = time.perf_counter()
-        stats |= fit_value(self.value_fn, batch, self._rewards(batch), self.cfg.trpo, self.rng)
+        refitted = self.reward_model.reward(seen)
+        stats |= fit_value(self.value_fn, batch, refitted, self.cfg.trpo, self.rng)
         done = time.perf_counter()
         self.iteration += 1
         self.env_steps += batch.num_steps
         self.wall_s += done - tick
+        if isinstance(self.policy, GaussianPolicy):
+            stats["charts/policy_log_std"] = self.policy.log_std.mean().item()
         return {
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "wall_s": self.wall_s,
             "charts/true_return": float(batch.episode_returns.mean()),
             "charts/episode_length": float(batch.lengths.mean()),
-            "charts/learned_reward": float(rewards.mean()),
+            "charts/learned_reward": float(learned.mean()),
             "time/simulation_s": sampled - tick - inference_s,
             "time/inference_s": inference_s,
             "time/policy_s": stepped - sampled,

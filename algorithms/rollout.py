@@ -240,3 +240,10 @@ def env_spaces(env_id: str):
     """(observation dimension, action space) of an environment."""
     with Sampler(env_id, num_envs=1) as probe:
         return probe.observation_space.shape[0], probe.action_space
+
+
+def derived_seed(seed: int, index: int) -> int:
+    """The seed of the `index`-th piece of a seeded whole (an iteration's environments, a training
+    episode's reset): distinct for every (seed, index) a run can reach, so that resuming at any
+    piece needs no simulator state."""
+    return seed * 1_000_003 + index

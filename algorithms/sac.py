@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from algorithms.rollout import derived_seed
+
 
 @dataclass(frozen=True)
 class SACConfig:
@@ -140,12 +142,15 @@ class ReplayBuffer:
     def state_dict(self) -> dict:
         n = min(self.count, len(self.obs))
         arrays = ("obs", "next_obs", "actions", "rewards", "terminated")
-        return {"count": self.count} | {k: getattr(self, k)[:n].copy() for k in arrays}
+        # Tensors, not arrays: checkpoints load without unpickling arbitrary objects.
+        return {"count": self.count} | {
+            k: torch.from_numpy(getattr(self, k)[:n].copy()) for k in arrays
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.count = state["count"]
         for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
-            getattr(self, k)[: len(state[k])] = state[k]
+            getattr(self, k)[: len(state[k])] = np.asarray(state[k])
 
 
 class SAC:
@@ -232,14 +237,9 @@ class SAC:
             self.buffer.load_state_dict(state["buffer"])
 
 
-def episode_seed(seed: int, episode: int) -> int:
-    """Reset seed of one training episode, so that no simulator state needs checkpointing."""
-    return seed * 1_000_003 + episode
-
-
 def run_episode(agent: SAC, env: gym.Env, seed: int, episode: int, step: int, rng) -> tuple:
     """One training episode: act, store, update once per step. Returns (steps, return, stats)."""
-    obs, _ = env.reset(seed=episode_seed(seed, episode))
+    obs, _ = env.reset(seed=derived_seed(seed, episode))
     episode_return, length, stats = 0.0, 0, {}
     while True:
         if step + length < agent.cfg.start_steps:

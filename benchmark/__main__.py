@@ -151,6 +151,11 @@ def _expert_train(args) -> None:
     from benchmark.tasks import get_task
 
     task = get_task(args.task)
+    if task.name not in RECIPES:
+        raise UserInputError(
+            f"{task.name} has no expert recipe; add one to RECIPES in benchmark/experts.py "
+            "(docs/extending.md shows how)"
+        )
     recipe = RECIPES[task.name]
     if isinstance(recipe, SACConfig):
         recipe = replace(recipe, total_steps=args.steps or recipe.total_steps)
@@ -322,8 +327,8 @@ def _bench_throughput(args) -> None:
     import platform
     from pathlib import Path
 
+    from benchmark import store
     from benchmark.bench import throughput
-    from benchmark.experts import atomic_write_bytes
 
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
@@ -332,7 +337,7 @@ def _bench_throughput(args) -> None:
     for task in _chosen_tasks(args.task):
         data["tasks"][task.name] = {k: float(f"{v:.4g}") for k, v in throughput(task.name).items()}
         print(json.dumps({"task": task.name} | data["tasks"][task.name]))
-        atomic_write_bytes(out, json.dumps(data, indent=1).encode())
+        store.write_json(out, data)
 
 
 def _tables(args) -> None:

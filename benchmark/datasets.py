@@ -20,12 +20,13 @@ import numpy as np
 from algorithms.data import Pairs, Trajectories, pairs_per_episode, subsample, subsample_offsets
 from algorithms.errors import UserInputError
 from algorithms.rollout import Sampler, env_spaces
-from benchmark.experts import atomic_write_bytes, load_expert
+from benchmark import store
+from benchmark.experts import load_expert
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 
-DATASETS_DIR = Path("results/datasets")
-EXPERTS_DIR = Path("results/experts")
+DATASETS_DIR = store.RESULTS_DIR / "datasets"
+EXPERTS_DIR = store.RESULTS_DIR / "experts"
 ARRAYS = ("obs", "actions", "rewards", "lengths", "terminated", "final_obs")
 PAIR_ARRAYS = ("obs", "actions", "lengths", "terminated")
 """A file of subsampled pairs (`Task.whole_episodes` False): the kept pairs, episode after
@@ -81,7 +82,7 @@ def make_dataset(
     expert_card = json.loads((experts_dir / task.name / "card.json").read_text())
     source = {
         "source": "expert",
-        "path": str(experts_dir / task.name / "expert.pt"),
+        "path": store.shown(experts_dir / task.name / "expert.pt"),
         "sha256": hashlib.sha256((experts_dir / task.name / "expert.pt").read_bytes()).hexdigest(),
         "algorithm": expert_card["algorithm"],
         "code_version": expert_card.get("code_version"),
@@ -128,9 +129,9 @@ def write_dataset(
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(out / "trajectories.npz", buffer.getvalue())
+    store.write_bytes(out / "trajectories.npz", buffer.getvalue())
     # The card goes last: a card on disk always describes a complete data file.
-    atomic_write_bytes(out / "card.json", json.dumps(card, indent=1).encode())
+    store.write_json(out / "card.json", card)
     return card
 
 

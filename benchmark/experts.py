@@ -13,9 +13,6 @@ is SAC's `sac/state.pt` while a training is unfinished; SAC's replay buffer (`sa
 to gigabytes) is ignored.
 """
 
-import io
-import json
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -27,12 +24,15 @@ import torch
 from tqdm import tqdm
 
 from algorithms.errors import UserInputError
+from algorithms.imitation import EnvironmentReward, ImitationLoop, LoopConfig
 from algorithms.policies import make_policy
 from algorithms.rollout import Sampler, env_spaces
 from algorithms.sac import SAC, SACConfig, SquashedGaussianActor, run_episode
-from algorithms.trpo import TRPOConfig, ValueFunction, update
+from algorithms.trpo import TRPOConfig
+from benchmark import store
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
+from benchmark.training import train
 
 
 @dataclass(frozen=True)
@@ -90,78 +90,49 @@ RECIPES: dict[str, TRPOExpertConfig | SACConfig] = {
 }
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+class _ExpertWatcher:
+    """A bar with the batch's return and the simulator's speed."""
 
+    def __init__(self, task: Task):
+        self.bar = tqdm(desc=f"expert {task.name}", unit="iter")
 
-def atomic_torch_save(obj, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    def start(self, done: int, total: int) -> None:
+        self.bar.reset(total)
+        self.bar.update(done)
+
+    def step(self, done: int, metrics: dict) -> None:
+        self.bar.update(done - self.bar.n)
+        sps = metrics["env_steps"] / max(metrics["wall_s"], 1e-9)
+        self.bar.set_postfix(
+            ret=f"{metrics['charts/true_return']:.1f}", steps=metrics["env_steps"], sps=f"{sps:.0f}"
+        )
+
+    def checkpoint(self, history: list[dict]) -> None:
+        pass
 
 
 def train_trpo_expert(task: Task, cfg: TRPOExpertConfig, out_dir: Path):
-    """Train (or resume training) a TRPO expert; checkpoints go to `out_dir/checkpoint.pt`."""
+    """Train (or resume training) a TRPO expert: the learners' loop with the task's own reward;
+    checkpoints go to `out_dir/checkpoint.pt`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = out_dir / "checkpoint.pt"
-    obs_dim, action_space = env_spaces(task.env_id)
-    torch.manual_seed(cfg.seed)
-    policy = make_policy(obs_dim, action_space)
-    value_fn = ValueFunction(obs_dim, task.time_limit)
-    rng = np.random.default_rng(cfg.seed)
-    start, history = 0, []
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        policy.load_state_dict(state["policy"])
-        value_fn.load_state_dict(state["value_fn"])
-        rng.bit_generator.state = state["rng"]
-        start, history = state["iteration"], state["history"]
-    env_steps = history[-1]["env_steps"] if history else 0
-    wall = history[-1]["wall_s"] if history else 0.0
-    bar = tqdm(
-        range(start, cfg.iterations),
-        initial=start,
-        total=cfg.iterations,
-        desc=f"expert {task.name}",
-        unit="iter",
+    bonus = REWARD_BONUSES[cfg.reward_bonus] if cfg.reward_bonus else None
+    loop = LoopConfig(
+        iterations=cfg.iterations,
+        pairs_per_iteration=cfg.pairs_per_iteration,
+        num_envs=cfg.num_envs,
+        trpo=cfg.trpo,
     )
-    for iteration in bar:
-        tick = time.perf_counter()
-        with Sampler(task.env_id, cfg.num_envs, seed=cfg.seed * 1_000_003 + iteration) as sampler:
-            batch = sampler.collect(policy.actor(rng), min_steps=cfg.pairs_per_iteration)
-        rewards = batch.rewards
-        if cfg.reward_bonus:
-            rewards = rewards + REWARD_BONUSES[cfg.reward_bonus](batch.obs)
-        stats = update(policy, value_fn, batch, rewards, cfg.trpo, rng)
-        env_steps += batch.num_steps
-        wall += time.perf_counter() - tick
-        history.append(
-            {
-                "iteration": iteration + 1,
-                "env_steps": env_steps,
-                "wall_s": wall,
-                "return": float(batch.episode_returns.mean()),
-            }
-            | stats
-        )
-        bar.set_postfix(
-            ret=f"{history[-1]['return']:.1f}", steps=env_steps, sps=f"{env_steps / wall:.0f}"
-        )
-        if (iteration + 1) % cfg.checkpoint_every == 0 or iteration + 1 == cfg.iterations:
-            atomic_torch_save(
-                {
-                    "policy": policy.state_dict(),
-                    "value_fn": value_fn.state_dict(),
-                    "rng": rng.bit_generator.state,
-                    "iteration": iteration + 1,
-                    "history": history,
-                    "config": asdict(cfg),
-                },
-                checkpoint,
-            )
-    return policy, history
+
+    def make_reward(*args):
+        return EnvironmentReward(bonus)
+
+    trainer = ImitationLoop(
+        task.env_id, task.time_limit, task.ends_on_success, None, make_reward, loop, cfg.seed
+    )
+    history, _ = train(
+        trainer, out_dir / "checkpoint.pt", cfg.checkpoint_every, _ExpertWatcher(task)
+    )
+    return trainer.policy, history
 
 
 def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
@@ -182,7 +153,7 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
     rng = np.random.default_rng(seed)
     step, episode, history, refilling = 0, 0, [], False
     if (ckpt_dir / "state.pt").exists():
-        state = torch.load(ckpt_dir / "state.pt", weights_only=False)
+        state = store.load_torch(ckpt_dir / "state.pt")
         # A longer budget or other checkpoint spacing continues the same training; anything
         # else would silently mix two recipes in one expert.
         changed = sorted(
@@ -197,7 +168,7 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
                 "to train from scratch"
             )
         if (ckpt_dir / "replay.pt").exists():
-            replay = torch.load(ckpt_dir / "replay.pt", weights_only=False)
+            replay = store.load_torch(ckpt_dir / "replay.pt")
             if replay["count"] != state["agent_buffer_count"]:
                 raise UserInputError(
                     f"{ckpt_dir}: replay.pt holds {replay['count']} steps but state.pt expects "
@@ -236,8 +207,8 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
         if step - last_checkpoint >= cfg.checkpoint_every or step >= cfg.total_steps:
             agent_state = agent.state_dict()
             replay = agent_state.pop("buffer")
-            atomic_torch_save(replay, ckpt_dir / "replay.pt")
-            atomic_torch_save(
+            store.save_torch(replay, ckpt_dir / "replay.pt")
+            store.save_torch(
                 {
                     "agent": agent_state,
                     "agent_buffer_count": replay["count"],
@@ -295,12 +266,12 @@ def save_expert(policy, history: list, task: Task, recipe, out_dir: Path, seed: 
             h["env_steps"] - h["length"] for h in history if h.get("buffer_refilled")
         ]
     weights = {"algorithm": algorithm, "config": asdict(recipe), "state_dict": policy.state_dict()}
-    atomic_torch_save(weights, out_dir / "expert.pt")
-    atomic_write_bytes(out_dir / "card.json", json.dumps(card, indent=1).encode())
+    store.save_torch(weights, out_dir / "expert.pt")
+    store.write_json(out_dir / "card.json", card)
     return card
 
 
-def load_expert(task: Task, experts_dir: Path = Path("results/experts")):
+def load_expert(task: Task, experts_dir: Path = store.RESULTS_DIR / "experts"):
     """The committed expert of `task`, ready for `actor(rng)`."""
     path = experts_dir / task.name / "expert.pt"
     if not path.exists():
@@ -308,7 +279,7 @@ def load_expert(task: Task, experts_dir: Path = Path("results/experts")):
             f"no expert for {task.name} at {path}; train one with "
             f"`python -m benchmark expert train --task {task.name}`"
         )
-    saved = torch.load(path, weights_only=False)
+    saved = store.load_torch(path)
     obs_dim, action_space = env_spaces(task.env_id)
     if saved["algorithm"] == "sac":
         policy = SquashedGaussianActor(

@@ -3,8 +3,13 @@
 Budgets: a profile overrides the paper's budgets (the task registry's) per group of tasks:
 `[budget.<task>]` for one task, else `[budget.mujoco]` or `[budget.classic]`.
 
+Learners: `[learners.<name>]` sets any field of a learner's config (`benchmark.settings`) for this
+profile: `[learners.gail]` changes GAIL itself; a table under a new name with
+`algorithm = "gail"` (and optionally `label = "..."`) adds a variant that grids can name beside
+GAIL, with its own records and table rows (the paper's Reacher causal-entropy sweep, an ablation).
+
 Grid: `[[grid]]` blocks, each the product of its `tasks`, `algorithms`, `sizes` and `seeds`; the
-profile runs the union of its blocks. A missing key means everything: all nine tasks, all four
+profile runs the union of its blocks. A missing key means the paper's: its nine tasks, its four
 algorithms, every dataset size, and the paper's runs per cell as seeds. `sizes` is a list of
 trajectory counts or one of "all", "smallest", "largest", "extremes" (smallest and largest);
 `seeds` is a count (seeds 0 .. count-1) or "paper". A profile with neither table is the paper's
@@ -12,14 +17,16 @@ protocol exactly.
 """
 
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from algorithms.errors import UserInputError
-from benchmark.tasks import TASKS, Task
+from algorithms.registry import LEARNERS, Learner
+from benchmark.settings import build_config
+from benchmark.tasks import PAPER_TASKS, TASKS, Task
 
 PROTOCOLS_DIR = Path(__file__).parent / "protocols"
-ALGOS = ("bc", "fem", "gtal", "gail")
+PAPER_ALGOS = tuple(name for name, learner in LEARNERS.items() if learner.group == "paper")
 SIZE_CHOICES = ("all", "smallest", "largest", "extremes")
 
 
@@ -54,6 +61,29 @@ class Profile:
     """Overrides by group: a task name, `mujoco` or `classic`."""
     grid: tuple[dict, ...] = ({},)
     """`[[grid]]` blocks, checked by `load_profile`; `{}` is the paper's whole grid."""
+    learners: dict[str, dict] = field(default_factory=dict)
+    """`[learners.<name>]` tables: settings of a learner, or a variant (`algorithm = ...`)."""
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        """Every name a grid may use: the registry's learners, then the profile's variants."""
+        return (*LEARNERS, *(name for name in self.learners if name not in LEARNERS))
+
+    def learner(self, algo: str) -> Learner:
+        return LEARNERS[self.learners.get(algo, {}).get("algorithm", algo)]
+
+    def label(self, algo: str) -> str:
+        return self.learners.get(algo, {}).get("label") or (
+            LEARNERS[algo].label if algo in LEARNERS else algo
+        )
+
+    def config(self, algo: str, task: Task):
+        """The config of `algo`'s runs on `task` under this profile."""
+        settings = {
+            k: v for k, v in self.learners.get(algo, {}).items() if k not in ("algorithm", "label")
+        }
+        where = f"profile {self.name}, learners.{algo}"
+        return build_config(self.learner(algo), asdict(self.budget(task)), settings, where)
 
     def budget(self, task: Task) -> Budget:
         paper = Budget(
@@ -68,7 +98,8 @@ class Profile:
     def only(self, tasks: list[str] | None = None, algorithms: list[str] | None = None):
         """The profile restricted to some tasks and/or algorithms (same name, so the same record
         folders)."""
-        for kind, names, known in (("task", tasks, TASKS), ("algorithm", algorithms, ALGOS)):
+        known_algos = self.algorithms
+        for kind, names, known in (("task", tasks, TASKS), ("algorithm", algorithms, known_algos)):
             unknown = [name for name in names or () if name not in known]
             if unknown:
                 raise UserInputError(
@@ -77,9 +108,11 @@ class Profile:
         grid = [
             block
             | {
-                "tasks": [t for t in block.get("tasks", TASKS) if t in (tasks or TASKS)],
+                "tasks": [t for t in block.get("tasks", PAPER_TASKS) if t in (tasks or TASKS)],
                 "algorithms": [
-                    a for a in block.get("algorithms", ALGOS) if a in (algorithms or ALGOS)
+                    a
+                    for a in block.get("algorithms", PAPER_ALGOS)
+                    if a in (algorithms or known_algos)
                 ],
             }
             for block in self.grid
@@ -92,14 +125,15 @@ class Profile:
         """Every run of the profile, once each, cheapest tasks first (classic before MuJoCo)."""
         specs = set()
         for block in self.grid:
-            for task in (TASKS[name] for name in block.get("tasks", TASKS)):
+            for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS)):
                 sizes = _sizes(task, block.get("sizes", "all"))
                 seeds = block.get("seeds", "paper")
                 seeds = range(task.runs_per_cell if seeds == "paper" else seeds)
-                for algo in block.get("algorithms", ALGOS):
+                for algo in block.get("algorithms", PAPER_ALGOS):
                     specs.update(RunSpec(task.name, algo, n, s) for n in sizes for s in seeds)
         order = {name: i for i, name in enumerate(TASKS)}
-        return sorted(specs, key=lambda r: (order[r.task], ALGOS.index(r.algo), r.n_traj, r.seed))
+        algos = self.algorithms
+        return sorted(specs, key=lambda r: (order[r.task], algos.index(r.algo), r.n_traj, r.seed))
 
 
 def _sizes(task: Task, sizes) -> tuple[int, ...]:
@@ -147,14 +181,39 @@ def load_profile(name: str) -> Profile:
     grid = data.get("grid", [{}])
     if not isinstance(grid, list):
         raise UserInputError(f"{path}: write the grid as [[grid]] blocks; fix the file")
-    for block in grid:
-        _check_grid_block(path, block)
-    return Profile(
-        name=name, description=data.get("description", ""), budgets=budgets, grid=tuple(grid)
+    profile = Profile(
+        name=name,
+        description=data.get("description", ""),
+        budgets=budgets,
+        grid=tuple(grid),
+        learners=_checked_learners(path, data.get("learners", {})),
     )
+    for block in grid:
+        _check_grid_block(path, block, profile.algorithms)
+    for spec in profile.runs():  # every setting, checked against every task it will run on
+        profile.config(spec.algo, TASKS[spec.task])
+    return profile
 
 
-def _check_grid_block(path: Path, block: dict) -> None:
+def _checked_learners(path: Path, learners) -> dict[str, dict]:
+    if not isinstance(learners, dict) or not all(isinstance(t, dict) for t in learners.values()):
+        raise UserInputError(f"{path}: write learner settings as [learners.<name>] tables")
+    for name, table in learners.items():
+        base = table.get("algorithm", name)
+        if base not in LEARNERS:
+            raise UserInputError(
+                f"{path}: [learners.{name}] needs algorithm = one of {', '.join(LEARNERS)} "
+                "(the learner it is a variant of); fix the file"
+            )
+        if name in LEARNERS and base != name:
+            raise UserInputError(
+                f"{path}: [learners.{name}] cannot be a variant of {base}: {name} is a learner "
+                "of its own; give the variant another name"
+            )
+    return learners
+
+
+def _check_grid_block(path: Path, block: dict, algorithms: tuple[str, ...]) -> None:
     def bad(key, expected):
         raise UserInputError(
             f"{path}: grid {key} = {block[key]!r}; expected {expected}; fix the file"
@@ -171,12 +230,12 @@ def _check_grid_block(path: Path, block: dict) -> None:
     ):
         bad("tasks", f"a list of tasks among {', '.join(TASKS)}")
     if "algorithms" in block and (
-        not isinstance(block["algorithms"], list) or not set(block["algorithms"]) <= set(ALGOS)
+        not isinstance(block["algorithms"], list) or not set(block["algorithms"]) <= set(algorithms)
     ):
-        bad("algorithms", f"a list among {', '.join(ALGOS)}")
+        bad("algorithms", f"a list among {', '.join(algorithms)}")
     sizes = block.get("sizes", "all")
     if isinstance(sizes, list):
-        for task in (TASKS[name] for name in block.get("tasks", TASKS)):
+        for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS)):
             if not all(isinstance(n, int) and 1 <= n <= task.largest_dataset for n in sizes):
                 bad("sizes", f"trajectory counts from 1 to {task.largest_dataset} ({task.name})")
     elif sizes not in SIZE_CHOICES:

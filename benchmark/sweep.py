@@ -26,12 +26,13 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from algorithms.imitation import LoopConfig
+from benchmark import store
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.profiles import Profile, RunSpec
-from benchmark.run import EVAL_EPISODES, RUNS_DIR, config_changes, make_config, run, run_dir
+from benchmark.run import EVAL_EPISODES, RUNS_DIR, make_config, run
 from benchmark.tasks import TASKS
 
-THROUGHPUT_FILE = Path("results/throughput.json")
+THROUGHPUT_FILE = store.RESULTS_DIR / "throughput.json"
 EXECUTORS = ("local", "ray")
 POLL_S = 2.0
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -92,7 +93,7 @@ def check_inputs(
     for spec in profile.runs():
         task = TASKS[spec.task]
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
-        changed = config_changes(_folder(runs_dir, profile, spec), config)
+        changed = store.config_changes(_folder(runs_dir, profile, spec), config)
         if changed:
             stale[spec] = changed
     if stale:
@@ -104,30 +105,13 @@ def check_inputs(
         )
 
 
-def state(folder: Path) -> tuple[str, float]:
-    """(done | failed | started | pending, fraction done) of a run's record folder."""
-    if (folder / "eval.json").exists():
-        return "done", 1.0
-    fraction = 0.0
-    if (folder / "progress.json").exists():
-        try:
-            progress = json.loads((folder / "progress.json").read_text())
-            fraction = progress["done"] / progress["total"]
-        except (OSError, ValueError, KeyError, ZeroDivisionError):
-            pass  # a progress file is only ever replaced whole; an unreadable one counts as 0
-    if (folder / "error.txt").exists():
-        return "failed", fraction
-    return ("started" if folder.exists() else "pending"), fraction
-
-
 def _folder(runs_dir: Path, profile: Profile, spec: RunSpec) -> Path:
-    return run_dir(runs_dir, profile.name, TASKS[spec.task], spec.algo, spec.n_traj, spec.seed)
+    return store.record_dir(runs_dir, profile.name, spec.task, spec.algo, spec.n_traj, spec.seed)
 
 
 def _execute(spec: RunSpec, profile: Profile, runs_dir: Path, datasets_dir: Path) -> str | None:
     """One run in a worker; returns None, or the error (also written to the run's error.txt)."""
     folder = _folder(runs_dir, profile, spec)
-    (folder / "error.txt").unlink(missing_ok=True)
     try:
         task = TASKS[spec.task]
         run(
@@ -142,8 +126,7 @@ def _execute(spec: RunSpec, profile: Profile, runs_dir: Path, datasets_dir: Path
             num_threads=1,
         )
     except Exception as err:  # a failed run must not stop the sweep
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "error.txt").write_text(traceback.format_exc())
+        store.write_failure(folder, traceback.format_exc())
         return f"{type(err).__name__}: {err}"
     return None
 
@@ -248,7 +231,9 @@ def sweep(
     check_inputs(profile, datasets_dir, runs_dir)
     runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
     workers = workers or os.cpu_count() or 1
-    skipped = [p.spec for p in planned if state(_folder(runs_dir, profile, p.spec))[0] == "done"]
+    skipped = [
+        p.spec for p in planned if store.state(_folder(runs_dir, profile, p.spec))[0] == "done"
+    ]
     todo = [p for p in planned if p.spec not in set(skipped)]
     result = SweepResult(done=[], failed={}, skipped=skipped)
     if not todo:
@@ -270,7 +255,8 @@ def sweep(
                     folder = _folder(runs_dir, profile, item.spec)
                     display.write(f"FAILED {item.spec.label}: {error} (see {folder}/error.txt)")
             fractions = {
-                item: state(_folder(runs_dir, profile, item.spec))[1] for item in running.values()
+                item: store.state(_folder(runs_dir, profile, item.spec))[1]
+                for item in running.values()
             }
             display.update(result, fractions, len(pending))
     finally:
@@ -332,7 +318,7 @@ def format_plan(profile: Profile, planned: list[Planned], runs_dir: Path, worker
     lines = [f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
     todo = []
     for item in planned:
-        status, fraction = state(_folder(runs_dir, profile, item.spec))
+        status, fraction = store.state(_folder(runs_dir, profile, item.spec))
         if status != "done":
             todo.append(item)
         lines.append(
@@ -354,17 +340,14 @@ def format_status(profile: Profile, runs_dir: Path) -> str:
     counts: dict[str, int] = {}
     for spec in profile.runs():
         folder = _folder(runs_dir, profile, spec)
-        status, fraction = state(folder)
+        status, fraction = store.state(folder)
         counts[status] = counts.get(status, 0) + 1
         normalized, wall = "", ""
         if status == "done":
-            record = json.loads((folder / "eval.json").read_text())
+            record = store.read_json(folder / "eval.json")
             normalized, wall = f"{record['normalized_return']:.3f}", f"{record['wall_s']:.0f}"
         lines.append(f"{spec.label:<34} {status:<8} {fraction:>8.0%} {normalized:>10} {wall:>8}")
     lines.append(
-        f"profile {profile.name}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATES)
+        f"profile {profile.name}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in store.STATES)
     )
     return "\n".join(lines)
-
-
-_STATES = ("done", "started", "failed", "pending")

@@ -15,8 +15,6 @@ class Task:
     """The paper's name of the task, used in file paths and tables."""
     env_id: str
     """The gymnasium id we run (EnvPool registers the same id)."""
-    paper_env_id: str
-    """The 2016 gym id the paper used."""
     time_limit: int
     """Episode length cap of `env_id`, in environment steps."""
     dataset_sizes: tuple[int, ...]
@@ -37,6 +35,9 @@ class Task:
     """Episodes end early when the goal is reached (reward must be <= 0 there, not >= 0)."""
     is_mujoco: bool
     notes: str
+    paper_env_id: str | None = None
+    """The 2016 gym id the paper used; None for a task the paper did not have, which joins only
+    the profiles that name it."""
     whole_episodes: bool = True
     """The dataset file keeps whole episodes; False: only the pairs the subsampling keeps, where
     whole episodes would not fit in the repository (Humanoid's 240 are 350 MB, its pairs 17 MB)."""
@@ -160,6 +161,7 @@ TASKS: dict[str, Task] = {
     ]
 }
 _BY_ENV_ID = {t.env_id: t for t in TASKS.values()}
+PAPER_TASKS = tuple(name for name, task in TASKS.items() if task.paper_env_id)
 
 
 def get_task(name: str) -> Task:

@@ -158,9 +158,8 @@ def test_a_file_of_subsampled_pairs_gives_learners_the_same_pairs(made, tmp_path
         load_dataset(pairs_only, tmp_path)
 
 
-def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(["dataset", "check", "--task", "hopper"]) == 2
+def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
+    assert main(["dataset", "check", "--task", "hopper", "--datasets", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no dataset for hopper" in err[0] and "dataset make" in err[0]
 

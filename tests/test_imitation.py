@@ -69,10 +69,10 @@ def test_fem_weights_point_from_the_policy_to_the_expert_and_rewards_stay_positi
         policy.obs, policy.actions
     ).mean(0)
     np.testing.assert_allclose(model.weights, gap / np.linalg.norm(gap))
-    rewards = model.reward(policy.obs, policy.actions)
+    rewards = model.reward(batch_of(policy))
     assert rewards.min() == pytest.approx(0.0) and np.all(rewards >= 0)
     # The expert's own pairs earn more on average than the policy's, by ||gap|| / dim.
-    expert_rewards = model.reward(expert.obs, expert.actions)
+    expert_rewards = model.reward(batch_of(expert))
     margin = np.linalg.norm(gap) / model.dim
     assert expert_rewards.mean() - rewards.mean() == pytest.approx(margin, rel=1e-6)
 
@@ -80,8 +80,8 @@ def test_fem_weights_point_from_the_policy_to_the_expert_and_rewards_stay_positi
 def test_rewards_stay_negative_where_success_ends_the_episode():
     expert = pairs()
     model = fem.FEMReward(expert, BOX, ends_on_success=True, seed=0)
-    assert model.reward(expert.obs, expert.actions).max() == pytest.approx(0.0)
-    assert np.all(model.reward(pairs(seed=2).obs, pairs(seed=2).actions) <= 0)
+    assert model.reward(batch_of(expert)).max() == pytest.approx(0.0)
+    assert np.all(model.reward(batch_of(pairs(seed=2))) <= 0)
 
 
 def test_gtal_adversary_picks_the_coordinate_the_policy_lacks_most():
@@ -95,7 +95,7 @@ def test_gtal_adversary_picks_the_coordinate_the_policy_lacks_most():
     model.fit(batch_of(policy), expert, np.random.default_rng(0))
     assert model.coordinate == model.features.dim + 1
     psi_j = -model.features(policy.obs, policy.actions)[:, 1] / model.dim
-    rewards = model.reward(policy.obs, policy.actions)
+    rewards = model.reward(batch_of(policy))
     np.testing.assert_allclose(rewards, psi_j - psi_j.min(), atol=1e-12)
 
 
@@ -114,7 +114,7 @@ def test_gail_reward_grows_with_the_discriminator_and_has_the_right_sign():
         logits = model.discriminator.logits(
             torch.as_tensor(expert.obs), torch.as_tensor(expert.actions)
         )
-        rewards = model.reward(expert.obs, expert.actions)
+        rewards = model.reward(batch_of(expert))
         order = np.argsort(logits.detach().numpy())
         assert np.all(np.diff(rewards[order]) >= 0)
         assert np.all(rewards <= 0) if ends_on_success else np.all(rewards >= 0)
@@ -129,13 +129,13 @@ def test_one_discriminator_step_separates_expert_from_policy():
     torch.manual_seed(0)
     model = gail.GAILReward(pairs(), BOX, False, 0)
     before = (
-        model.reward(expert.obs, expert.actions).mean(),
-        model.reward(policy.obs, policy.actions).mean(),
+        model.reward(batch_of(expert)).mean(),
+        model.reward(batch_of(policy)).mean(),
     )
     stats = model.fit(batch_of(policy), expert, np.random.default_rng(0))
     assert stats["losses/discriminator_loss"] == pytest.approx(math.log(2), rel=1e-4)
-    after_expert = model.reward(expert.obs, expert.actions).mean()
-    after_policy = model.reward(policy.obs, policy.actions).mean()
+    after_expert = model.reward(batch_of(expert)).mean()
+    after_policy = model.reward(batch_of(policy)).mean()
     assert before[0] == before[1] and after_expert > after_policy
 
 
@@ -204,7 +204,11 @@ def test_learners_run_on_mujoco_and_on_a_task_that_ends_on_success(algo):
         learner = make_learner(algo, task_name, LoopConfig(1, 500, num_envs=2))
         metrics = learner.iterate()
         assert np.isfinite(metrics["charts/true_return"]) and metrics["losses/kl"] >= 0
-    # The reward model compares the pairs the simulator saw: actions clipped to Hopper's box.
+    # The paper's reward model sees the raw Gaussian samples; "clipped" shows it what the
+    # simulator applied (this suite's behaviour before 2026-12).
     raw = load_dataset(get_task("hopper")).expert_pairs(4).actions
     hopper = make_learner(algo, "hopper", LoopConfig(1, 500, num_envs=2))
+    np.testing.assert_array_equal(hopper.expert.actions, raw)
+    clipped = LoopConfig(1, 500, num_envs=2, reward_actions="clipped")
+    hopper = make_learner(algo, "hopper", clipped)
     assert np.abs(raw).max() > 1 >= np.abs(hopper.expert.actions).max()

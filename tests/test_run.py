@@ -78,7 +78,7 @@ def test_a_run_refuses_a_folder_started_with_another_config(tmp_path):
     folder = tmp_path / "tiny" / "cartpole" / "bc" / "n1" / "s0"
     (folder / "eval.json").unlink()
     other = Profile("tiny", "", {"classic": TINY.budgets["classic"] | {"bc_steps": 31}})
-    with pytest.raises(UserInputError, match="made with another config \\(bc differ"):
+    with pytest.raises(UserInputError, match="made with another config \\(settings.steps differ"):
         run(CARTPOLE, "bc", 1, 0, other, tmp_path)
 
 

@@ -16,7 +16,8 @@ from algorithms.errors import UserInputError
 from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
-from benchmark.sweep import plan, state, sweep
+from benchmark.store import state
+from benchmark.sweep import plan, sweep
 from benchmark.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parent.parent

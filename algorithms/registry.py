@@ -1,0 +1,91 @@
+"""The learners: one entry each. Profiles, sweeps, records, W&B, tables and figures take the list
+of algorithms, their labels and their settings from here.
+
+A learner is a frozen config dataclass (every field settable from a profile, see
+`benchmark.settings`) and a `make` function that builds its trainer for one run. A trainer has
+`iteration`, `iterations`, `iterate() -> metrics`, `final_policy()`, `state_dict()` and
+`load_state_dict()`; the harness checkpoints and resumes every trainer the same way.
+
+To add a learner: write `algorithms/<name>.py` with its config and trainer (a method that only
+brings a reward model can reuse `ImitationLoop`, as FEM, GTAL and GAIL do), then add one
+`Learner(...)` below.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from algorithms import bc, fem, gail, gtal
+from algorithms.data import Pairs
+from algorithms.imitation import ImitationLoop
+from algorithms.policies import make_policy
+from algorithms.rollout import env_spaces
+
+
+class EnvSpec(Protocol):
+    """What a trainer needs to know of its task (`benchmark.tasks.Task` has these)."""
+
+    env_id: str
+    time_limit: int
+    ends_on_success: bool
+
+
+@dataclass(frozen=True)
+class Learner:
+    name: str
+    """Its key in profiles, record paths and tables."""
+    label: str
+    """How tables and figures name it."""
+    config: type
+    """A frozen dataclass with a default for every field."""
+    make: Callable[[EnvSpec, Pairs, object, int, int | None], object]
+    """(task, expert pairs, config, seed, simulator threads) -> trainer."""
+    budget: dict[str, str] = field(default_factory=dict)
+    """Which config field each of a profile's budget entries sets (dotted path)."""
+    group: str = "paper"
+    """The paper's methods, or "modern"; tables and statistics keep groups apart."""
+
+
+def _bc(task: EnvSpec, expert: Pairs, cfg: bc.BCConfig, seed: int, num_threads=None):
+    obs_dim, action_space = env_spaces(task.env_id)
+    torch.manual_seed(seed)
+    policy = make_policy(obs_dim, action_space)
+    return bc.BCTrainer(policy, expert, cfg, np.random.default_rng(seed))
+
+
+def reward_learner(reward_class) -> Callable:
+    """The trainer of a method that brings only a reward model to the shared loop."""
+
+    def make(task: EnvSpec, expert: Pairs, cfg, seed: int, num_threads=None):
+        def make_reward(*args):
+            return reward_class(*args, cfg=cfg)
+
+        return ImitationLoop(
+            task.env_id,
+            task.time_limit,
+            task.ends_on_success,
+            expert,
+            make_reward,
+            cfg.loop,
+            seed,
+            num_threads,
+        )
+
+    return make
+
+
+LOOP_BUDGET = {"iterations": "loop.iterations", "pairs_per_iteration": "loop.pairs_per_iteration"}
+BC_BUDGET = {"bc_steps": "steps", "bc_validate_every": "validate_every"}
+
+LEARNERS: dict[str, Learner] = {
+    learner.name: learner
+    for learner in [
+        Learner("bc", "BC", bc.BCConfig, _bc, BC_BUDGET),
+        Learner("fem", "FEM", fem.FEMConfig, reward_learner(fem.FEMReward), LOOP_BUDGET),
+        Learner("gtal", "GTAL", gtal.GTALConfig, reward_learner(gtal.GTALReward), LOOP_BUDGET),
+        Learner("gail", "GAIL", gail.GAILConfig, reward_learner(gail.GAILReward), LOOP_BUDGET),
+    ]
+}

@@ -1,0 +1,168 @@
+"""Every file the suite writes and reads back: the run record, checkpoints, atomic writes, and
+loading without unpickling arbitrary objects. Nothing else writes, globs or parses record files.
+
+A run record is a folder `<runs>/<profile>/<task>/<algo>/n<N>/s<S>/`:
+  config.json    every setting of the run, its seed, code version and dataset sha256
+  metrics.csv    one row per iteration (BC: per validation)
+  eval.json      the final evaluation; written last, so it marks the run as done
+  policy.pt      the final policy's weights
+  progress.json  iterations done of the total, with the last metrics (sweeps and `make status`)
+  error.txt      the traceback of a failed attempt (removed when the run is started again)
+  checkpoints/   the learner's state every few iterations (ignored by git)
+
+States: done (eval.json), failed (error.txt), started (the folder exists), pending (it does not).
+"""
+
+import csv
+import io
+import json
+import os
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from algorithms.errors import UserInputError
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO / "results"
+RUNS_DIR = RESULTS_DIR / "runs"
+STATES = ("done", "started", "failed", "pending")
+# Provenance: it may differ between machines without changing what a run computes.
+PROVENANCE_KEYS = ("code_version", "versions")
+
+
+def shown(path: Path) -> str:
+    """A path as a user should read it: relative to the repository when it lies inside."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def write_json(path: Path, obj) -> None:
+    write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Rows may have different keys (a metric that starts later): the header is their union."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, text.getvalue())
+
+
+def save_torch(obj, path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes(path, buffer.getvalue())
+
+
+def load_torch(path: Path):
+    """A file written by `save_torch`, refusing anything but tensors and plain data: a shared
+    expert, checkpoint or record must not be able to run code here."""
+    try:
+        return torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise UserInputError(
+            f"{shown(path)} is not a file this suite wrote (refused to load it: {reason}); "
+            "delete it and rebuild it with the suite's own command"
+        ) from None
+
+
+# ---------------------------------------------------------------- the run record
+
+
+def record_dir(runs_dir: Path, profile: str, task: str, algo: str, n_traj: int, seed: int) -> Path:
+    return Path(runs_dir) / profile / task / algo / f"n{n_traj}" / f"s{seed}"
+
+
+def checkpoint_path(folder: Path) -> Path:
+    return folder / "checkpoints" / "state.pt"
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UserInputError(
+            f"{shown(path)} is unreadable ({type(err).__name__}); delete its run folder and run "
+            "it again"
+        ) from None
+
+
+def state(folder: Path) -> tuple[str, float]:
+    """(done | failed | started | pending, fraction of the run done) of a record folder."""
+    if (folder / "eval.json").exists():
+        return "done", 1.0
+    fraction = 0.0
+    if (folder / "progress.json").exists():
+        try:
+            progress = json.loads((folder / "progress.json").read_text())
+            fraction = progress["done"] / progress["total"]
+        except (OSError, ValueError, KeyError, ZeroDivisionError):
+            pass  # a progress file is only ever replaced whole; an unreadable one counts as 0
+    if (folder / "error.txt").exists():
+        return "failed", fraction
+    return ("started" if folder.exists() else "pending"), fraction
+
+
+def config_changes(folder: Path, config: dict) -> list[str]:
+    """The keys in which the folder's recorded config differs from `config` (provenance aside)."""
+    if not (folder / "config.json").exists():
+        return []
+    before = read_json(folder / "config.json")
+    return [k for k in config if k not in PROVENANCE_KEYS and before.get(k) != config[k]]
+
+
+def start_record(folder: Path, config: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "error.txt").unlink(missing_ok=True)
+    write_json(folder / "config.json", config)
+
+
+def write_progress(folder: Path, done: int, total: int, metrics: dict) -> None:
+    write_json(folder / "progress.json", {"done": done, "total": total, "metrics": metrics})
+
+
+def write_failure(folder: Path, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "error.txt", text)
+
+
+def finish_record(folder: Path, metrics: list[dict], policy_state: dict, evaluation: dict) -> None:
+    """The run's last files; eval.json last of all, since it marks the run as done."""
+    write_csv(folder / "metrics.csv", metrics)
+    save_torch(policy_state, folder / "policy.pt")
+    write_json(folder / "eval.json", evaluation)
+
+
+def read_record(folder: Path) -> tuple[dict, dict]:
+    """(config, evaluation) of a done run."""
+    if not (folder / "config.json").exists():
+        raise UserInputError(
+            f"{shown(folder)} has eval.json but no config.json; delete the folder and run it again"
+        )
+    return read_json(folder / "config.json"), read_json(folder / "eval.json")
+
+
+def done_records(runs_dir: Path, profile: str) -> Iterator[Path]:
+    """The folders of the profile's done runs, in path order."""
+    for eval_path in sorted((Path(runs_dir) / profile).glob("*/*/n*/s*/eval.json")):
+        yield eval_path.parent

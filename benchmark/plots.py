@@ -3,17 +3,19 @@
 - `figure1`: the paper's Figure 1: normalised return (expert 1, random 0, dashed) against the
   number of expert trajectories, one panel per task, one line per algorithm; bars: 95% Student-t
   interval over seeds (none with one seed); hollow markers of the same colour: the paper's values
-  (normalised with its expert score and our random score, see `benchmark.aggregate`).
+  (normalised with its expert score and our random score, see `benchmark.statistics`).
 - `learning_curves_env_steps` / `learning_curves_wall_clock`: normalised return of the sampled
   (stochastic) policy at each iteration of FEM, GTAL and GAIL, against environment steps and
   against training wall-clock seconds; mean over seeds per iteration; colour = algorithm, line
   style = dataset size. BC takes no environment steps and logs no returns while training: its
   final (evaluated) normalised return is a thin horizontal line.
 
-Any subset of tasks, algorithms and dataset sizes works; panels follow the task registry's order.
+Any subset of tasks, algorithms and dataset sizes works; panels follow the task registry's order,
+algorithms and their labels `benchmark.records.algorithm_labels`. Files are written through
+`benchmark.store` (atomic).
 """
 
-import os
+import io
 import textwrap
 from pathlib import Path
 
@@ -27,16 +29,17 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from benchmark.aggregate import (  # noqa: E402
-    ALGORITHM_LABELS,
-    ALGORITHMS,
+from benchmark import store  # noqa: E402
+from benchmark.records import (  # noqa: E402
     RUNS_DIR,
-    comparison_table,
+    algorithm_labels,
     dataset_sizes,
     load_curves,
     load_reference,
     load_runs,
+    registered_algorithms,
 )
+from benchmark.statistics import comparison_table  # noqa: E402
 from benchmark.tasks import TASKS  # noqa: E402
 
 FIGURES_DIR = Path("results/figures")
@@ -45,8 +48,10 @@ MAX_COLUMNS = 5
 
 
 def algorithm_colors(algorithms) -> dict[str, tuple]:
-    """The same colour for an algorithm in every figure (colour-blind palette)."""
-    names = list(ALGORITHMS) + sorted(set(algorithms) - set(ALGORITHMS))
+    """The same colour for an algorithm in every figure (colour-blind palette): every registered
+    learner has its place, present or not; then the others of `algorithms`, in their order."""
+    registered = registered_algorithms()
+    names = registered + [a for a in dict.fromkeys(algorithms) if a not in registered]
     return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
 
 
@@ -72,18 +77,15 @@ def _legend(fig: plt.Figure, handles: list) -> None:
     fig.legend(handles=handles, loc="lower center", ncol=max(columns, 1), frameon=False)
 
 
-def _label(algo: str) -> str:
-    return ALGORITHM_LABELS.get(algo, algo)
-
-
 def _task_title(task: str) -> str:
     return f"{task} ({TASKS[task].env_id})" if task in TASKS else task
 
 
-def figure1(comparison: pd.DataFrame, profile: str) -> plt.Figure:
-    """Normalised return vs dataset size per task; ours with 95% CI bars, the paper's hollow."""
+def figure1(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> plt.Figure:
+    """Normalised return vs dataset size per task; ours with 95% CI bars, the paper's hollow.
+    `labels`: {algorithm: label} in table order (`benchmark.records.algorithm_labels`)."""
     tasks = _task_order(comparison["task"])
-    colors = algorithm_colors(comparison["algorithm"])
+    colors = algorithm_colors(labels)
     fig, axes = _panels(
         len(tasks),
         f"Normalised return vs number of expert trajectories (profile {profile}); "
@@ -128,7 +130,7 @@ def figure1(comparison: pd.DataFrame, profile: str) -> plt.Figure:
         ax.set_xlabel("expert trajectories")
         ax.set_ylabel("normalised return")
     handles = [
-        Line2D([], [], color=colors[a], marker="o", markersize=4, label=_label(a))
+        Line2D([], [], color=colors[a], marker="o", markersize=4, label=labels[a])
         for a in colors
         if a in set(comparison["algorithm"])
     ]
@@ -154,7 +156,8 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
     """Normalised return vs `x` (`env_steps` or `wall_s`), one line per algorithm and dataset
     size (mean over seeds per iteration); BC's final score as a horizontal line."""
     tasks = _task_order(runs["task"])
-    colors = algorithm_colors(runs["algorithm"])
+    labels = algorithm_labels(runs)
+    colors = algorithm_colors(labels)
     xlabel = {"env_steps": "environment steps", "wall_s": "training wall-clock seconds"}[x]
     fig, axes = _panels(
         len(tasks),
@@ -212,7 +215,7 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
             [],
             [],
             color=colors[a],
-            label=_label(a) + (" (final)" if a == "bc" else ""),
+            label=labels[a] + (" (final)" if a == "bc" else ""),
             linewidth=0.9 if a == "bc" else 1.4,
         )
         for a in colors
@@ -224,14 +227,15 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
 
 
 def save_figure(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
-    """`out_dir/name.png` and `.pdf`, each written to a temporary file and renamed."""
+    """`out_dir/name.png` and `.pdf`, rendered in memory and written by `store.write_bytes`
+    (atomic); no software version or date in them, so the same records give the same bytes."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt, metadata in [("png", {"Software": None}), ("pdf", {"CreationDate": None})]:
         path = out_dir / f"{name}.{fmt}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+        store.write_bytes(path, buffer.getvalue())
         paths.append(path)
     plt.close(fig)
     return paths
@@ -243,11 +247,12 @@ def build_figures(
     """Read the finished runs of `profile` and write `<out_dir>/<profile>/`: figure1,
     learning_curves_env_steps and learning_curves_wall_clock, each as PNG and PDF."""
     runs = load_runs(profile, Path(runs_dir))
+    labels = algorithm_labels(runs)
     comparison = comparison_table(runs, load_reference())
     curves = load_curves(runs)
     out = Path(out_dir) / profile
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
-        paths = save_figure(figure1(comparison, profile), out, "figure1")
+        paths = save_figure(figure1(comparison, profile, labels), out, "figure1")
         for x, name in [
             ("env_steps", "learning_curves_env_steps"),
             ("wall_s", "learning_curves_wall_clock"),

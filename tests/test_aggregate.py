@@ -9,13 +9,11 @@ import pytest
 
 from algorithms.errors import UserInputError
 from benchmark.__main__ import main
-from benchmark.aggregate import (
-    build_tables,
+from benchmark.records import load_reference, load_runs
+from benchmark.report import build_tables, cost_table
+from benchmark.statistics import (
     comparison_table,
-    cost_table,
     interquartile_mean,
-    load_reference,
-    load_runs,
     probability_of_improvement,
     statistics_table,
 )

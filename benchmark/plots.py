@@ -45,6 +45,7 @@ from benchmark.tasks import TASKS  # noqa: E402
 FIGURES_DIR = Path("results/figures")
 LINESTYLES = ("-", "--", "-.", (0, (1, 1)), (0, (5, 1, 1, 1, 1, 1)))
 MAX_COLUMNS = 5
+X_LABELS = {"env_steps": "environment steps", "wall_s": "training wall-clock seconds"}
 
 
 def algorithm_colors(algorithms) -> dict[str, tuple]:
@@ -92,43 +93,7 @@ def figure1(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> p
         "bars: 95% CI over seeds; hollow markers: the paper",
     )
     for ax, task in zip(axes, tasks, strict=True):
-        cells = comparison[comparison["task"] == task]
-        ax.axhline(1.0, color="0.4", linestyle="--", linewidth=0.9)
-        ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.9)
-        for algo in colors:
-            mine = cells[cells["algorithm"] == algo].sort_values("n_traj")
-            if mine.empty:
-                continue
-            y = mine["normalized_return"].to_numpy()
-            errors = np.stack([y - mine["normalized_ci_low"], mine["normalized_ci_high"] - y])
-            ax.errorbar(
-                mine["n_traj"],
-                y,
-                yerr=np.nan_to_num(errors),
-                color=colors[algo],
-                marker="o",
-                markersize=4,
-                linewidth=1.4,
-                capsize=3,
-            )
-            paper = mine.dropna(subset=["paper_normalized_return"])
-            ax.plot(
-                paper["n_traj"],
-                paper["paper_normalized_return"],
-                linestyle="none",
-                marker="o",
-                markersize=9,
-                markerfacecolor="none",
-                markeredgecolor=colors[algo],
-                markeredgewidth=1.2,
-            )
-        sizes = dataset_sizes(task, cells["n_traj"])
-        pad = max(0.06 * (sizes[-1] - sizes[0]), 0.5)
-        ax.set_xticks(sizes)
-        ax.set_xlim(sizes[0] - pad, sizes[-1] + pad)
-        ax.set_title(_task_title(task), fontsize=9)
-        ax.set_xlabel("expert trajectories")
-        ax.set_ylabel("normalised return")
+        _figure1_panel(ax, task, comparison[comparison["task"] == task], colors)
     handles = [
         Line2D([], [], color=colors[a], marker="o", markersize=4, label=labels[a])
         for a in colors
@@ -152,13 +117,53 @@ def figure1(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> p
     return fig
 
 
+def _figure1_panel(ax: plt.Axes, task: str, cells: pd.DataFrame, colors: dict) -> None:
+    """One task of figure 1: each algorithm's cells with their intervals, the paper's hollow."""
+    ax.axhline(1.0, color="0.4", linestyle="--", linewidth=0.9)
+    ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.9)
+    for algo in colors:
+        mine = cells[cells["algorithm"] == algo].sort_values("n_traj")
+        if mine.empty:
+            continue
+        y = mine["normalized_return"].to_numpy()
+        errors = np.stack([y - mine["normalized_ci_low"], mine["normalized_ci_high"] - y])
+        ax.errorbar(
+            mine["n_traj"],
+            y,
+            yerr=np.nan_to_num(errors),
+            color=colors[algo],
+            marker="o",
+            markersize=4,
+            linewidth=1.4,
+            capsize=3,
+        )
+        paper = mine.dropna(subset=["paper_normalized_return"])
+        ax.plot(
+            paper["n_traj"],
+            paper["paper_normalized_return"],
+            linestyle="none",
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor=colors[algo],
+            markeredgewidth=1.2,
+        )
+    sizes = dataset_sizes(task, cells["n_traj"])
+    pad = max(0.06 * (sizes[-1] - sizes[0]), 0.5)
+    ax.set_xticks(sizes)
+    ax.set_xlim(sizes[0] - pad, sizes[-1] + pad)
+    ax.set_title(_task_title(task), fontsize=9)
+    ax.set_xlabel("expert trajectories")
+    ax.set_ylabel("normalised return")
+
+
 def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: str) -> plt.Figure:
     """Normalised return vs `x` (`env_steps` or `wall_s`), one line per algorithm and dataset
     size (mean over seeds per iteration); BC's final score as a horizontal line."""
     tasks = _task_order(runs["task"])
     labels = algorithm_labels(runs)
     colors = algorithm_colors(labels)
-    xlabel = {"env_steps": "environment steps", "wall_s": "training wall-clock seconds"}[x]
+    xlabel = X_LABELS[x]
     fig, axes = _panels(
         len(tasks),
         f"Learning curves (profile {profile}): normalised return of the sampled policy vs "
@@ -169,46 +174,7 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
     ].mean()
     bc = runs[runs["algorithm"] == "bc"].groupby(["task", "n_traj"])["normalized_return"].mean()
     for ax, task in zip(axes, tasks, strict=True):
-        sizes = dataset_sizes(task, runs.loc[runs["task"] == task, "n_traj"])
-        style = {n: LINESTYLES[i % len(LINESTYLES)] for i, n in enumerate(sizes)}
-        ax.axhline(1.0, color="0.6", linestyle=":", linewidth=0.8)
-        ax.axhline(0.0, color="0.6", linestyle=":", linewidth=0.8)
-        shown = set()
-        for (algo, n_traj), line in mean[mean["task"] == task].groupby(["algorithm", "n_traj"]):
-            line = line.sort_values("iteration")
-            ax.plot(
-                line[x],
-                line["normalized_return"],
-                color=colors[algo],
-                linestyle=style[n_traj],
-                linewidth=1.2,
-            )
-            shown.add(n_traj)
-        for (bc_task, n_traj), value in bc.items():
-            if bc_task == task:
-                ax.axhline(
-                    value, color=colors["bc"], linestyle=style[n_traj], linewidth=0.9, alpha=0.8
-                )
-                shown.add(n_traj)
-        if len(shown) > 1:
-            ax.legend(
-                handles=[
-                    Line2D([], [], color="0.3", linestyle=style[n], label=f"n={n}")
-                    for n in sorted(shown)
-                ],
-                fontsize=7,
-                frameon=False,
-                loc="best",
-            )
-        elif shown:
-            ax.text(
-                0.98, 0.03, f"n={next(iter(shown))}", transform=ax.transAxes, ha="right", fontsize=7
-            )
-        if x == "env_steps":
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-        ax.set_title(_task_title(task), fontsize=9)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("normalised return")
+        _curves_panel(ax, task, runs, mean, bc, colors, x)
     present = set(runs["algorithm"])
     handles = [
         Line2D(
@@ -224,6 +190,63 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
     _legend(fig, handles)
     fig.tight_layout(rect=(0, 0.1, 1, 0.93))
     return fig
+
+
+def _curves_panel(
+    ax: plt.Axes,
+    task: str,
+    runs: pd.DataFrame,
+    mean: pd.DataFrame,
+    bc: pd.Series,
+    colors: dict,
+    x: str,
+) -> None:
+    """One task of the learning curves: a line per algorithm and dataset size, BC's final
+    score flat; the dataset sizes by line style, in a legend when there are several."""
+    xlabel = X_LABELS[x]
+    sizes = dataset_sizes(task, runs.loc[runs["task"] == task, "n_traj"])
+    style = {n: LINESTYLES[i % len(LINESTYLES)] for i, n in enumerate(sizes)}
+    ax.axhline(1.0, color="0.6", linestyle=":", linewidth=0.8)
+    ax.axhline(0.0, color="0.6", linestyle=":", linewidth=0.8)
+    shown = set()
+    for (algo, n_traj), line in mean[mean["task"] == task].groupby(["algorithm", "n_traj"]):
+        line = line.sort_values("iteration")
+        ax.plot(
+            line[x],
+            line["normalized_return"],
+            color=colors[algo],
+            linestyle=style[n_traj],
+            linewidth=1.2,
+        )
+        shown.add(n_traj)
+    for (bc_task, n_traj), value in bc.items():
+        if bc_task == task:
+            ax.axhline(value, color=colors["bc"], linestyle=style[n_traj], linewidth=0.9, alpha=0.8)
+            shown.add(n_traj)
+    _size_legend(ax, shown, style)
+    if x == "env_steps":
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+    ax.set_title(_task_title(task), fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("normalised return")
+
+
+def _size_legend(ax: plt.Axes, shown: set, style: dict) -> None:
+    """The line style of each dataset size drawn; just `n=...` in a corner when only one."""
+    if len(shown) > 1:
+        ax.legend(
+            handles=[
+                Line2D([], [], color="0.3", linestyle=style[n], label=f"n={n}")
+                for n in sorted(shown)
+            ],
+            fontsize=7,
+            frameon=False,
+            loc="best",
+        )
+    elif shown:
+        ax.text(
+            0.98, 0.03, f"n={next(iter(shown))}", transform=ax.transAxes, ha="right", fontsize=7
+        )
 
 
 def save_figure(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:

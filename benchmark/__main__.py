@@ -293,8 +293,8 @@ def _reproduce(args) -> None:
 
 def _report(profile: str, runs) -> None:
     """Tables and figures from the records there are, logged to the profile's W&B summary run."""
-    from benchmark.aggregate import build_tables
     from benchmark.plots import build_figures
+    from benchmark.report import build_tables
     from benchmark.tracking import log_profile_summary
 
     tables = build_tables(profile, runs, runs.parent / "tables")
@@ -343,7 +343,7 @@ def _bench_throughput(args) -> None:
 def _tables(args) -> None:
     from pathlib import Path
 
-    from benchmark.aggregate import build_tables
+    from benchmark.report import build_tables
 
     runs = Path(args.runs)
     out = Path(args.out) if args.out else runs.parent / "tables"

@@ -9,13 +9,11 @@ import pytest
 
 from algorithms.errors import UserInputError
 from benchmark.__main__ import main
-from benchmark.aggregate import (
-    build_tables,
+from benchmark.records import load_reference, load_runs
+from benchmark.report import build_tables, cost_table
+from benchmark.statistics import (
     comparison_table,
-    cost_table,
     interquartile_mean,
-    load_reference,
-    load_runs,
     probability_of_improvement,
     statistics_table,
 )
@@ -332,3 +330,20 @@ def test_cli_prints_the_paths_written(records, tmp_path, capsys):
     )
     printed = capsys.readouterr().out.split()
     assert len(printed) == 7 and all(p.startswith(str(tmp_path / "t" / PROFILE)) for p in printed)
+
+
+def test_algorithm_order_and_labels_come_from_records_and_registry(records, tmp_path):
+    from benchmark.records import algorithm_labels
+
+    # Unregistered: zeta (labelled, first in table order: cartpole before hopper), then alpha.
+    for task, n_traj, algo, label in [("hopper", 4, "alpha", None), ("cartpole", 1, "zeta", "Z")]:
+        folder = write_run(records, task, algo, n_traj, 0, halves(300, 300))
+        config = json.loads((folder / "config.json").read_text())
+        config |= {"label": label} if label else {}
+        (folder / "config.json").write_text(json.dumps(config))
+    runs = load_runs(PROFILE, records)
+    labels = {"bc": "BC", "fem": "FEM", "gail": "GAIL", "zeta": "Z", "alpha": "alpha"}
+    assert list(algorithm_labels(runs).items()) == list(labels.items())
+    build_tables(PROFILE, records, tmp_path / "tables", reps=50)
+    markdown = (tmp_path / "tables" / PROFILE / "comparison.md").read_text()
+    assert "| Task | Dataset size | Expert | Random | BC | FEM | GAIL | Z | alpha |" in markdown

@@ -1,0 +1,390 @@
+"""Tables from run records: the comparison with the paper, the aggregate statistics and the
+compute cost, rendered as CSV, Markdown and LaTeX and written (through `benchmark.store`) under
+`results/tables/<profile>/`. Never trains anything; the numbers come from `benchmark.records`
+and `benchmark.statistics`.
+
+Cost. env_steps and wall seconds of training from each `eval.json` (the last metrics row: it leaves
+out the 50 evaluation episodes). `cpu_s`: the run's measured CPU time of training (the process and
+all its threads, summed over resumed sittings; `cpu_s` in eval.json); records made before it was
+recorded count their wall seconds (a sweep runs each run on one thread, so about one core).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark import store
+from benchmark.records import RUNS_DIR, algorithm_labels, load_reference, load_runs, order_keys
+from benchmark.statistics import BOOTSTRAP_REPS, comparison_table, statistics_table
+
+TABLES_DIR = Path("results/tables")
+_MISSING = "—"
+
+# --------------------------------------------------------------------------------------------
+# Cost
+# --------------------------------------------------------------------------------------------
+
+COST_COLUMNS = [
+    "profile",
+    "task",
+    "n_traj",
+    "algorithm",
+    "seeds",
+    "env_steps",
+    "wall_s",
+    "cpu_s",
+    "env_steps_per_run",
+    "wall_s_per_run",
+]
+
+
+def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: env steps, wall seconds and CPU-seconds summed over seeds (and per run), then a
+    total per algorithm and a profile total (task `total`; algorithm `all` for the profile)."""
+
+    def summary(frame: pd.DataFrame, **keys) -> dict:
+        return keys | {
+            "seeds": len(frame),
+            "env_steps": int(frame["env_steps"].sum()),
+            "wall_s": float(frame["wall_s"].sum()),
+            "cpu_s": float(frame["cpu_s"].sum()),
+            "env_steps_per_run": float(frame["env_steps"].mean()),
+            "wall_s_per_run": float(frame["wall_s"].mean()),
+        }
+
+    profile = runs["profile"].iloc[0]
+    rows = [
+        summary(cell, profile=profile, task=task, n_traj=int(n_traj), algorithm=algo)
+        for (task, n_traj, algo), cell in runs.groupby(["task", "n_traj", "algorithm"], sort=False)
+    ]
+    ordered = order_keys(runs, algorithm_labels(runs)).sort_values("_algo")
+    for algo, group in ordered.groupby("algorithm", sort=False):
+        rows.append(summary(group, profile=profile, task="total", n_traj=pd.NA, algorithm=algo))
+    rows.append(summary(runs, profile=profile, task="total", n_traj=pd.NA, algorithm="all"))
+    table = pd.DataFrame(rows, columns=COST_COLUMNS)
+    table["n_traj"] = table["n_traj"].astype("Int64")
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering: markdown and LaTeX
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(value, digits: int = 2) -> str:
+    return _MISSING if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _mean_std(mean, std) -> str:
+    return _MISSING if pd.isna(mean) else f"{mean:.2f} ± {std:.2f}"
+
+
+def _with_ci(value, low, high) -> str:
+    if pd.isna(value):
+        return _MISSING
+    return _fmt(value) if pd.isna(low) else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def markdown_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    """A GitHub markdown table; columns in `right` are right-aligned."""
+    cells = [[str(c).replace("|", "\\|") for c in row] for row in rows]
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    text = str(text)
+    for old, new in [
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("±", r"$\pm$"),
+        (_MISSING, "--"),
+        ("–", "--"),
+    ]:
+        text = text.replace(old, new)
+    return text
+
+
+def latex_table(header: list[str], rows: list[list[str]], caption: str, label: str) -> str:
+    """A booktabs table (needs \\usepackage{booktabs})."""
+    spec = "ll" + "r" * (len(header) - 2)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_latex_escape(h) for h in header) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(_latex_escape(c) for c in row) + r" \\" for row in rows]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        rf"\caption{{{_latex_escape(caption)}}}",
+        rf"\label{{{label}}}",
+        r"\end{table}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _grid(comparison: pd.DataFrame, labels: dict[str, str]):
+    """(task, n_traj, {algorithm: row}) in table order, and the algorithms present."""
+    present = [a for a in labels if a in set(comparison["algorithm"])]
+    ordered = order_keys(comparison, labels).sort_values(["_task", "n_traj", "_algo"])
+    grid = []
+    for (task, n_traj), group in ordered.groupby(["task", "n_traj"], sort=False):
+        grid.append((task, int(n_traj), {r.algorithm: r for r in group.itertuples()}))
+    return grid, present
+
+
+def _returns_rows(comparison: pd.DataFrame, labels: dict[str, str]):
+    grid, present = _grid(comparison, labels)
+    header = ["Task", "Dataset size", "Expert", "Random"]
+    header += [labels[a] for a in present]
+    rows, previous = [], None
+    for task, n_traj, by_algo in grid:
+        first = next(iter(by_algo.values()))
+        row = [
+            task if task != previous else "",
+            str(n_traj),
+            _fmt(first.expert_score),
+            _fmt(first.random_score),
+        ]
+        row += [
+            _mean_std(by_algo[a].mean_return, by_algo[a].std_return) if a in by_algo else _MISSING
+            for a in present
+        ]
+        rows.append(row)
+        previous = task
+    return header, rows
+
+
+def _normalized_rows(comparison: pd.DataFrame, labels: dict[str, str]):
+    grid, present = _grid(comparison, labels)
+    header = ["Task", "Dataset size", "Seeds"]
+    for algo in present:
+        label = labels[algo]
+        header += [label, f"{label} (paper)"]
+    rows, previous = [], None
+    for task, n_traj, by_algo in grid:
+        seeds = sorted({r.seeds for r in by_algo.values()})
+        count = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+        row = [task if task != previous else "", str(n_traj), count]
+        for algo in present:
+            r = by_algo.get(algo)
+            row += (
+                [_MISSING, _MISSING]
+                if r is None
+                else [
+                    _with_ci(r.normalized_return, r.normalized_ci_low, r.normalized_ci_high),
+                    _fmt(r.paper_normalized_return),
+                ]
+            )
+        rows.append(row)
+        previous = task
+    return header, rows
+
+
+COMPARISON_NOTES = """\
+- Returns: mean of the seeds' mean returns ± the population std of all evaluation episodes of all
+  seeds pooled (50 deterministic episodes per run). Expert: mean return of the expert dataset's
+  trajectories; random: mean of 50 uniformly random episodes (both from the runs' config.json).
+- Normalised: (R - random) / (expert - random), expert 1 and random 0; ours with a 95% Student-t
+  interval over seeds in brackets (none with one seed).
+- Paper: Ho & Ermon (2016), benchmark/reference_results.tsv (from the authors' raw results, on the
+  2016 gym v0/v1 tasks). The paper's random scores are not published, so its normalised values use
+  the paper's expert score and OUR random score of the same task. Our GAIL (causal-entropy weight
+  0) is compared with the paper's weight-0 GAIL rows; the paper ran no FEM or GTAL on Reacher.
+- Returns of today's environments (CartPole-v1, *-v5) differ in scale from the paper's; compare
+  with the paper only in normalised form.
+"""
+
+
+def _comparison_markdown(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> str:
+    header, rows = _returns_rows(comparison, labels)
+    n_header, n_rows = _normalized_rows(comparison, labels)
+    return (
+        f"# Comparison with the GAIL paper: profile `{profile}`\n\n"
+        "## Returns (mean ± std)\n\n"
+        + markdown_table(header, rows, right=set(range(1, len(header))))
+        + "\n## Normalised returns, ours [95% CI over seeds] and the paper's\n\n"
+        + markdown_table(n_header, n_rows, right=set(range(1, len(n_header))))
+        + "\n## Notes\n\n"
+        + COMPARISON_NOTES
+    )
+
+
+def _comparison_latex(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> str:
+    header, rows = _returns_rows(comparison, labels)
+    n_header, n_rows = _normalized_rows(comparison, labels)
+    return (
+        f"% Generated by `python -m benchmark tables --profile {profile}`; needs booktabs.\n"
+        + latex_table(
+            header,
+            rows,
+            f"Returns (mean ± std over all evaluation episodes of all seeds), profile {profile}.",
+            f"tab:returns-{profile}",
+        )
+        + "\n"
+        + latex_table(
+            n_header,
+            n_rows,
+            f"Normalised returns (expert 1, random 0), ours with 95% CI over seeds, and the "
+            f"paper's (its expert score, our random score), profile {profile}.",
+            f"tab:normalised-{profile}",
+        )
+    )
+
+
+STATISTICS_NOTES = """\
+- rliable (Agarwal et al., 2021): interquartile mean (IQM) of normalised returns over runs x cells,
+  and P(GAIL > X): the mean over cells of the probability that a GAIL run beats an X run (ties
+  count half); 95% percentile intervals from the stratified bootstrap (runs resampled within each
+  cell), {reps} replicates, fixed seed.
+- Regimes: `smallest` / `largest`: each task at its smallest / largest dataset size of the
+  paper's; `all`: every dataset size of every task. P(GAIL > X) uses the cells both have.
+- The runs x cells matrix: a cell with fewer seeds than the most seeded cell repeats its seeds
+  cyclically, so a one-seed cell adds its value but no spread; when every cell has one seed the
+  interval has zero width.
+- Paper: the IQM of the paper's normalised values (its expert score, our random score) over the
+  same cells where the paper has a value; no interval (no per-run values).
+"""
+
+
+def _statistics_markdown(
+    statistics: pd.DataFrame, profile: str, reps: int, labels: dict[str, str]
+) -> str:
+    header = [
+        "Statistic",
+        "Regime",
+        "Algorithm",
+        "Estimate [95% CI]",
+        "Paper",
+        "Cells",
+        "Max seeds",
+    ]
+    rows = []
+    for r in statistics.itertuples():
+        what = "IQM" if r.statistic == "iqm" else "P(GAIL > X)"
+        algo = labels.get(r.algorithm, r.algorithm)
+        if r.versus:
+            algo = f"GAIL vs {labels.get(r.versus, r.versus)}"
+        rows.append(
+            [
+                what,
+                r.regime,
+                algo,
+                _with_ci(r.estimate, r.ci_low, r.ci_high),
+                _fmt(r.paper_estimate),
+                str(r.cells),
+                str(r.max_seeds),
+            ]
+        )
+    return (
+        f"# Aggregate statistics: profile `{profile}`\n\n"
+        + markdown_table(header, rows, right={3, 4, 5, 6})
+        + "\n## Notes\n\n"
+        + STATISTICS_NOTES.format(reps=reps)
+    )
+
+
+def _cost_markdown(cost: pd.DataFrame, profile: str, labels: dict[str, str]) -> str:
+    header = [
+        "Task",
+        "Dataset size",
+        "Algorithm",
+        "Seeds",
+        "Env steps",
+        "Wall s",
+        "CPU s",
+        "Wall s per run",
+    ]
+    rows = [
+        [
+            r.task,
+            "" if pd.isna(r.n_traj) else str(r.n_traj),
+            labels.get(r.algorithm, r.algorithm),
+            str(r.seeds),
+            f"{r.env_steps:,}",
+            f"{r.wall_s:,.0f}",
+            f"{r.cpu_s:,.0f}",
+            f"{r.wall_s_per_run:,.0f}",
+        ]
+        for r in cost.itertuples()
+    ]
+    return (
+        f"# Compute cost: profile `{profile}`\n\n"
+        + markdown_table(header, rows, right={1, 3, 4, 5, 6, 7})
+        + "\n## Notes\n\n"
+        "- Training only (each run's last metrics row): the 50 evaluation episodes and dataset "
+        "loading are not counted. BC takes no environment steps.\n"
+        "- CPU s: the run's measured CPU time of training (process and threads, over every "
+        "sitting); records without it count their wall s (a sweep's run uses one core).\n"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _write(out: Path, name: str, renderers: dict[str, Callable[[], str]]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for suffix, render in renderers.items():
+        path = out / f"{name}.{suffix}"
+        store.write_text(path, render())
+        paths.append(path)
+    return paths
+
+
+def build_tables(
+    profile: str,
+    runs_dir: Path = RUNS_DIR,
+    out_dir: Path = TABLES_DIR,
+    reps: int = BOOTSTRAP_REPS,
+) -> dict[str, pd.DataFrame]:
+    """Read the finished runs of `profile` and write `<out_dir>/<profile>/`:
+    comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}. Returns the tables by name
+    (`comparison`, `statistics`, `cost`); each table's `attrs["paths"]` lists the files written
+    from it."""
+    runs = load_runs(profile, Path(runs_dir))
+    labels = algorithm_labels(runs)
+    reference = load_reference()
+    out = Path(out_dir) / profile
+    comparison = comparison_table(runs, reference)
+    statistics = statistics_table(runs, reference, reps=reps)
+    cost = cost_table(runs)
+    comparison.attrs["paths"] = _write(
+        out,
+        "comparison",
+        {
+            "csv": lambda: comparison.to_csv(index=False),
+            "md": lambda: _comparison_markdown(comparison, profile, labels),
+            "tex": lambda: _comparison_latex(comparison, profile, labels),
+        },
+    )
+    statistics.attrs["paths"] = _write(
+        out,
+        "statistics",
+        {
+            "csv": lambda: statistics.to_csv(index=False),
+            "md": lambda: _statistics_markdown(statistics, profile, reps, labels),
+        },
+    )
+    cost.attrs["paths"] = _write(
+        out,
+        "cost",
+        {
+            "csv": lambda: cost.to_csv(index=False),
+            "md": lambda: _cost_markdown(cost, profile, labels),
+        },
+    )
+    return {"comparison": comparison, "statistics": statistics, "cost": cost}

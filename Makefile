@@ -28,28 +28,29 @@ test-fast: $(STAMP)
 # tables and figures. PROFILE: smoke | quick | standard | paper. EXECUTOR=ray runs on Ray
 # (RAY_ADDRESS joins a cluster). TASKS="cartpole hopper" runs only those tasks of the profile,
 # ALGOS="gail bc" only those algorithms.
-# RUNS=dir keeps the records elsewhere (the repository's own are committed: RUNS=/tmp/mine reruns).
-# DRY_RUN=1 prints the plan and its estimated cost instead.
+# Records go to results/runs/ (ignored by git; the suite's own are in results/reference/);
+# RUNS=dir keeps them elsewhere. DRY_RUN=1 prints the plan and its estimated cost instead.
 PROFILE ?= quick
 EXECUTOR ?= local
 WORKERS ?=
 TASKS ?=
 ALGOS ?=
-RUNS ?= results/runs
+RUNS ?=
 reproduce: $(STAMP)
-	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) --runs $(RUNS) \
+	$(PY) -m benchmark reproduce --profile $(PROFILE) --executor $(EXECUTOR) $(if $(RUNS),--runs $(RUNS)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(TASKS),--tasks $(TASKS)) \
 		$(if $(ALGOS),--algos $(ALGOS)) \
 		$(if $(DRY_RUN),--dry-run)
 
 status: $(STAMP)
-	$(PY) -m benchmark status --profile $(PROFILE) --runs $(RUNS)
+	$(PY) -m benchmark status --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 
+# From the user's records where there are some for the profile, else from the reference.
 tables: $(STAMP)
-	$(PY) -m benchmark tables --profile $(PROFILE) --runs $(RUNS)
+	$(PY) -m benchmark tables --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 
 figures: $(STAMP)
-	$(PY) -m benchmark figures --profile $(PROFILE) --runs $(RUNS)
+	$(PY) -m benchmark figures --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 
 # Uploads the offline W&B runs (needs WANDB_API_KEY or `wandb login`).
 wandb-sync: $(STAMP)

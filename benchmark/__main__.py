@@ -4,8 +4,23 @@ import argparse
 import json
 import sys
 import warnings
+from pathlib import Path
 
 from algorithms.errors import UserInputError
+from benchmark import store
+
+RESULTS = store.RESULTS_DIR
+RUNS_HELP = (
+    f"records folder (default: {store.shown(store.RUNS_DIR)} where it holds the profile's runs, "
+    f"else the suite's reference records in {store.shown(store.REFERENCE_DIR / 'runs')})"
+)
+PROFILE_HELP = "a profile by name (see benchmark/protocols/) or the path of a .toml file"
+
+
+def _folder(parser, option: str, default: Path, what: str) -> None:
+    parser.add_argument(
+        option, type=Path, default=default, help=f"{what} (default: {store.shown(default)})"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--pairs", type=int, help="TRPO pairs per iteration (default: recipe's)")
     train.add_argument("--steps", type=int, help="SAC environment steps (default: recipe's)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default="results/experts")
+    _folder(train, "--experts", RESULTS / "experts", "experts folder")
     train.set_defaults(func=_expert_train)
     evaluate = expert_cmds.add_parser("evaluate", help="returns of a committed expert")
     evaluate.add_argument("--task", required=True)
@@ -34,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--deterministic", action="store_true", help="act with the mean/argmax, not by sampling"
     )
-    evaluate.add_argument("--experts", default="results/experts")
+    _folder(evaluate, "--experts", RESULTS / "experts", "experts folder")
     evaluate.set_defaults(func=_expert_evaluate)
 
     dataset = commands.add_parser("dataset", help="expert datasets and random baselines")
@@ -42,9 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     make = dataset_cmds.add_parser("make", help="sample a task's dataset from its committed expert")
     make.add_argument("--task", required=True, help="a task, or `all` (those with an expert)")
     make.add_argument("--seed", type=int, default=0)
+    _folder(make, "--experts", RESULTS / "experts", "experts folder")
+    _folder(make, "--datasets", RESULTS / "datasets", "datasets folder")
     make.set_defaults(func=_dataset_make)
     check = dataset_cmds.add_parser("check", help="load and verify a task's dataset")
     check.add_argument("--task", required=True, help="a task, or `all`")
+    _folder(check, "--datasets", RESULTS / "datasets", "datasets folder")
     check.set_defaults(func=_dataset_check)
     export = dataset_cmds.add_parser("export-minari", help="write a dataset as a local Minari one")
     export.add_argument("--task", required=True)
@@ -57,53 +75,58 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--task", required=True)
     imp.add_argument("--id", required=True, help="Minari dataset id, e.g. mujoco/hopper/expert-v0")
-    imp.add_argument("--out", default="results/datasets")
+    _folder(imp, "--datasets", RESULTS / "datasets", "datasets folder")
     imp.set_defaults(func=_dataset_import_minari)
 
     one = commands.add_parser("run", help="one run: train, evaluate, write its record")
     one.add_argument("--task", required=True)
-    one.add_argument("--algo", required=True, help="bc, fem, gtal or gail")
+    one.add_argument("--algo", required=True, help="a learner of the registry or the profile")
     one.add_argument("--n-traj", type=int, required=True, help="expert trajectories to learn from")
     one.add_argument("--seed", type=int, default=0)
-    one.add_argument("--profile", default="quick", help="budgets: quick (default) or paper")
-    one.add_argument("--out", default="results/runs")
+    one.add_argument("--profile", default="quick", help=PROFILE_HELP)
+    _folder(one, "--runs", store.RUNS_DIR, "records folder")
+    _folder(one, "--datasets", RESULTS / "datasets", "datasets folder")
     one.set_defaults(func=_run)
 
     reproduce = commands.add_parser(
         "reproduce", help="run a profile's sweep (resumes; skips done runs), then tables, figures"
     )
-    reproduce.add_argument("--profile", default="quick")
+    reproduce.add_argument("--profile", default="quick", help=PROFILE_HELP)
     reproduce.add_argument("--executor", default="local", help="local (process pool) or ray")
     reproduce.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
     reproduce.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     reproduce.add_argument("--tasks", nargs="+", help="only these tasks of the profile")
     reproduce.add_argument("--algos", nargs="+", help="only these algorithms of the profile")
-    reproduce.add_argument("--runs", default="results/runs")
-    reproduce.add_argument("--datasets", default="results/datasets")
+    _folder(reproduce, "--runs", store.RUNS_DIR, "records folder")
+    _folder(reproduce, "--datasets", RESULTS / "datasets", "datasets folder")
     reproduce.set_defaults(func=_reproduce)
 
     status = commands.add_parser("status", help="the state of every run of a profile")
-    status.add_argument("--profile", default="quick")
-    status.add_argument("--runs", default="results/runs")
+    status.add_argument("--profile", default="quick", help=PROFILE_HELP)
+    _folder(status, "--runs", store.RUNS_DIR, "records folder")
     status.set_defaults(func=_status)
 
     sync = commands.add_parser("wandb-sync", help="upload the offline W&B runs")
-    sync.add_argument("--dir", default="results/wandb")
+    _folder(sync, "--dir", RESULTS / "wandb", "offline W&B folder")
     sync.set_defaults(func=_wandb_sync)
 
     tables = commands.add_parser(
         "tables", help="comparison, statistics and cost tables from run records (no training)"
     )
-    tables.add_argument("--profile", required=True, help="the profile whose runs to tabulate")
-    tables.add_argument("--runs", default="results/runs")
-    tables.add_argument("--out", help="writes <out>/<profile>/ (default: tables/ beside --runs)")
+    tables.add_argument("--profile", default="quick", help=PROFILE_HELP)
+    tables.add_argument("--runs", type=Path, help=RUNS_HELP)
+    tables.add_argument(
+        "--out", type=Path, help="writes <out>/<profile>/ (default: tables/ beside the runs)"
+    )
     tables.set_defaults(func=_tables)
     figures = commands.add_parser(
         "figures", help="Figure 1 and learning curves from run records (no training)"
     )
-    figures.add_argument("--profile", required=True, help="the profile whose runs to plot")
-    figures.add_argument("--runs", default="results/runs")
-    figures.add_argument("--out", help="writes <out>/<profile>/ (default: figures/ beside --runs)")
+    figures.add_argument("--profile", default="quick", help=PROFILE_HELP)
+    figures.add_argument("--runs", type=Path, help=RUNS_HELP)
+    figures.add_argument(
+        "--out", type=Path, help="writes <out>/<profile>/ (default: figures/ beside the runs)"
+    )
     figures.set_defaults(func=_figures)
 
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
@@ -117,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     tte = which.add_parser("time-to-expert", help="GAIL: env steps and seconds to 0.9 normalised")
     tte.add_argument("--task", default="Hopper-v5")
     tte.add_argument("--n-traj", type=int, default=4)
-    tte.add_argument("--profile", default="quick")
+    tte.add_argument("--profile", default="quick", help=PROFILE_HELP)
     tte.add_argument("--threshold", type=float, default=0.9)
     tte.add_argument("--eval-every", type=int, default=5, help="iterations between evaluations")
     tte.add_argument("--seed", type=int, default=0)
@@ -126,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
     )
     speed.add_argument("--task", default="all", help="a task, or `all` (those with a dataset)")
-    speed.add_argument("--out", default="results/throughput.json")
+    speed.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
     speed.set_defaults(func=_bench_throughput)
     return parser
 
@@ -144,7 +167,6 @@ def _tasks(args) -> None:
 
 def _expert_train(args) -> None:
     from dataclasses import replace
-    from pathlib import Path
 
     from algorithms.sac import SACConfig
     from benchmark.experts import RECIPES, save_expert, train_expert
@@ -165,7 +187,7 @@ def _expert_train(args) -> None:
             iterations=args.iterations or recipe.iterations,
             pairs_per_iteration=args.pairs or recipe.pairs_per_iteration,
         )
-    out_dir = Path(args.out) / task.name
+    out_dir = args.experts / task.name
     policy, history = train_expert(task, recipe, out_dir, args.seed)
     card = save_expert(policy, history, task, recipe, out_dir, args.seed)
     summary = {k: card[k] for k in ("task", "env_id", "algorithm", "env_steps", "wall_s")}
@@ -175,7 +197,6 @@ def _expert_train(args) -> None:
 
 
 def _expert_evaluate(args) -> None:
-    from pathlib import Path
 
     from benchmark.experts import evaluate, load_expert
     from benchmark.tasks import get_task
@@ -183,7 +204,7 @@ def _expert_evaluate(args) -> None:
     if args.episodes < 1:
         raise UserInputError(f"--episodes must be at least 1, got {args.episodes}")
     task = get_task(args.task)
-    policy = load_expert(task, Path(args.experts))
+    policy = load_expert(task, args.experts)
     result = evaluate(policy, task, args.episodes, args.seed, args.deterministic)
     print(json.dumps({"task": task.name, "deterministic": args.deterministic} | result))
 
@@ -195,13 +216,13 @@ def _chosen_tasks(name: str):
 
 
 def _dataset_make(args) -> None:
-    from benchmark.datasets import EXPERTS_DIR, make_dataset
+    from benchmark.datasets import make_dataset
 
     for task in _chosen_tasks(args.task):
-        if args.task == "all" and not (EXPERTS_DIR / task.name / "expert.pt").exists():
+        if args.task == "all" and not (args.experts / task.name / "expert.pt").exists():
             print(f"{task.name}: no committed expert yet, skipped", file=sys.stderr)
             continue
-        card = make_dataset(task, seed=args.seed)
+        card = make_dataset(task, args.experts, args.datasets, seed=args.seed)
         print(json.dumps(_dataset_summary(card)))
 
 
@@ -211,7 +232,7 @@ def _dataset_check(args) -> None:
     failed = []
     for task in _chosen_tasks(args.task):
         try:
-            card = load_dataset(task).card
+            card = load_dataset(task, args.datasets).card
         except UserInputError as err:
             if args.task != "all":
                 raise
@@ -233,12 +254,10 @@ def _dataset_export_minari(args) -> None:
 
 
 def _dataset_import_minari(args) -> None:
-    from pathlib import Path
-
     from benchmark.minari_io import import_from_minari
     from benchmark.tasks import get_task
 
-    card = import_from_minari(args.id, get_task(args.task), Path(args.out))
+    card = import_from_minari(args.id, get_task(args.task), args.datasets)
     print(json.dumps(_dataset_summary(card)))
 
 
@@ -248,25 +267,23 @@ def _dataset_summary(card: dict) -> dict:
 
 
 def _run(args) -> None:
-    from pathlib import Path
 
     from benchmark.profiles import load_profile
     from benchmark.run import run
     from benchmark.tasks import get_task
 
     task, profile = get_task(args.task), load_profile(args.profile)
-    record = run(task, args.algo, args.n_traj, args.seed, profile, Path(args.out))
+    record = run(task, args.algo, args.n_traj, args.seed, profile, args.runs, args.datasets)
     print(json.dumps({k: v for k, v in record.items() if k != "returns"}))
 
 
 def _reproduce(args) -> None:
     import os
-    from pathlib import Path
 
     from benchmark.profiles import load_profile
     from benchmark.sweep import check_inputs, format_plan, plan, sweep
 
-    profile, runs, datasets = load_profile(args.profile), Path(args.runs), Path(args.datasets)
+    profile, runs, datasets = load_profile(args.profile), args.runs, args.datasets
     if args.tasks or args.algos:
         profile = profile.only(args.tasks, args.algos)
     workers = args.workers or os.cpu_count() or 1
@@ -301,36 +318,36 @@ def _report(profile: str, runs) -> None:
     figures = build_figures(profile, runs, runs.parent / "figures")
     pictures = [f for f in figures if f.suffix == ".png"]
     log_profile_summary(profile, tables, pictures, wandb_dir=runs.parent / "wandb")
-    print(f"tables in {runs.parent / 'tables'}, figures in {runs.parent / 'figures'}")
+    print(
+        f"tables in {store.shown(runs.parent / 'tables')}, "
+        f"figures in {store.shown(runs.parent / 'figures')}"
+    )
 
 
 def _status(args) -> None:
-    from pathlib import Path
 
     from benchmark.profiles import load_profile
     from benchmark.sweep import format_status
 
-    print(format_status(load_profile(args.profile), Path(args.runs)))
+    print(format_status(load_profile(args.profile), args.runs))
 
 
 def _wandb_sync(args) -> None:
-    from pathlib import Path
 
     from benchmark.tracking import sync
 
-    if sync(Path(args.dir)) != 0:
+    if sync(args.dir) != 0:
         raise UserInputError("wandb sync failed (its message is above); fix it and run again")
 
 
 def _bench_throughput(args) -> None:
     import os
     import platform
-    from pathlib import Path
 
     from benchmark import store
     from benchmark.bench import throughput
 
-    out = Path(args.out)
+    out = args.out
     data = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
     data["machine"] = {"cores": os.cpu_count(), "processor": platform.processor()}
     data["command"] = "python -m benchmark bench throughput"
@@ -340,27 +357,34 @@ def _bench_throughput(args) -> None:
         store.write_json(out, data)
 
 
-def _tables(args) -> None:
-    from pathlib import Path
+def _records_for(args) -> tuple[str, Path]:
+    """The profile's name and the records to read: --runs, else the user's own where they hold
+    the profile's runs, else the suite's reference records. Says which on stderr."""
+    from benchmark.profiles import load_profile
 
+    name = load_profile(args.profile).name
+    runs = args.runs or store.records_for(name)
+    print(f"records: {store.shown(runs / name)}", file=sys.stderr)
+    return name, runs
+
+
+def _tables(args) -> None:
     from benchmark.report import build_tables
 
-    runs = Path(args.runs)
-    out = Path(args.out) if args.out else runs.parent / "tables"
-    for table in build_tables(args.profile, runs, out).values():
+    name, runs = _records_for(args)
+    out = args.out or runs.parent / "tables"
+    for table in build_tables(name, runs, out).values():
         for path in table.attrs["paths"]:
-            print(path)
+            print(store.shown(path))
 
 
 def _figures(args) -> None:
-    from pathlib import Path
-
     from benchmark.plots import build_figures
 
-    runs = Path(args.runs)
-    out = Path(args.out) if args.out else runs.parent / "figures"
-    for path in build_figures(args.profile, runs, out):
-        print(path)
+    name, runs = _records_for(args)
+    out = args.out or runs.parent / "figures"
+    for path in build_figures(name, runs, out):
+        print(store.shown(path))
 
 
 def _bench_rollout(args) -> None:

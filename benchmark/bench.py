@@ -107,26 +107,26 @@ def time_to_expert(
     seed: int = 0,
 ) -> dict:
     """GAIL at a profile's budget, evaluated (deterministic) every few iterations: when does its
-    normalised return first reach `threshold`, and where does the time go?"""
-    from algorithms.gail import GAILReward
-    from algorithms.imitation import ImitationLoop, LoopConfig
+    normalised return first reach `threshold`, and where does the time go? Single-threaded, as
+    a run is, so that the same seed gives the same curve on any machine."""
+    from benchmark.training import single_threaded
+
+    with single_threaded():
+        return _time_to_expert(
+            task_name, n_traj, profile_name, threshold, eval_every, eval_episodes, seed
+        )
+
+
+def _time_to_expert(task_name, n_traj, profile_name, threshold, eval_every, eval_episodes, seed):
+    from algorithms.registry import LEARNERS
     from benchmark.datasets import load_dataset
     from benchmark.experts import evaluate
     from benchmark.profiles import load_profile
 
     task, profile = get_task(task_name), load_profile(profile_name)
     dataset = load_dataset(task)
-    budget = profile.budget(task)
-    loop = LoopConfig(iterations=budget.iterations, pairs_per_iteration=budget.pairs_per_iteration)
-    learner = ImitationLoop(
-        task.env_id,
-        task.time_limit,
-        task.ends_on_success,
-        dataset.expert_pairs(n_traj),
-        GAILReward,
-        loop,
-        seed,
-    )
+    cfg = profile.config("gail", task)
+    learner = LEARNERS["gail"].make(task, dataset.expert_pairs(n_traj), cfg, seed)
     reached, curve, eval_s = None, [], 0.0
     split = {
         "simulation_s": 0.0,
@@ -135,12 +135,12 @@ def time_to_expert(
         "reward_fit_s": 0.0,
         "value_fit_s": 0.0,
     }
-    bar = tqdm(range(budget.iterations), desc=f"gail {task.name} n{n_traj}", unit="iter")
+    bar = tqdm(range(learner.iterations), desc=f"gail {task.name} n{n_traj}", unit="iter")
     for _ in bar:
         metrics = learner.iterate()
         for key in split:
             split[key] += metrics[f"time/{key}"]
-        if learner.iteration % eval_every and learner.iteration != budget.iterations:
+        if learner.iteration % eval_every and learner.iteration != learner.iterations:
             continue
         tick = time.perf_counter()
         mean = evaluate(

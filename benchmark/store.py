@@ -28,6 +28,9 @@ from algorithms.errors import UserInputError
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "results"
 RUNS_DIR = RESULTS_DIR / "runs"
+"""The user's own records (ignored by git)."""
+REFERENCE_DIR = RESULTS_DIR / "reference"
+"""The suite's published records, tables and figures (committed): what a user's compare with."""
 STATES = ("done", "started", "failed", "pending")
 # Provenance: it may differ between machines without changing what a run computes.
 PROVENANCE_KEYS = ("code_version", "versions")
@@ -174,6 +177,12 @@ def read_record(folder: Path) -> tuple[dict, dict]:
             f"{shown(folder)} has eval.json but no config.json; delete the folder and run it again"
         )
     return read_json(folder / "config.json"), read_json(folder / "eval.json")
+
+
+def records_for(profile: str) -> Path:
+    """The runs folder to report on: the user's where it holds the profile's runs, else the
+    reference's."""
+    return RUNS_DIR if (RUNS_DIR / profile).exists() else REFERENCE_DIR / "runs"
 
 
 def done_records(runs_dir: Path, profile: str) -> Iterator[Path]:

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     tasks = commands.add_parser("tasks", help="list the nine tasks and their protocol")
     tasks.set_defaults(func=_tasks)
 
+    learners = commands.add_parser(
+        "learners", help="the learners and every setting a profile can give them, with defaults"
+    )
+    learners.add_argument("--algo", help="only this learner")
+    learners.set_defaults(func=_learners)
+
     expert = commands.add_parser("expert", help="train and evaluate experts")
     expert_cmds = expert.add_subparsers(dest="expert", required=True)
     train = expert_cmds.add_parser(
@@ -163,6 +169,21 @@ def _tasks(args) -> None:
             f"subsample={t.subsample_every} iterations={t.iterations} "
             f"pairs/iter={t.pairs_per_iteration}  {t.notes}"
         )
+
+
+def _learners(args) -> None:
+    from algorithms.registry import LEARNERS
+    from benchmark.settings import defaults
+
+    if args.algo and args.algo not in LEARNERS:
+        raise UserInputError(f"unknown algorithm {args.algo!r}; known: {', '.join(LEARNERS)}")
+    for learner in LEARNERS.values():
+        if args.algo in (None, learner.name):
+            print(f"{learner.name} ({learner.label}, {learner.group}): {learner.config.__name__}")
+            budget = {path: name for name, path in learner.budget.items()}
+            for path, value in defaults(learner).items():
+                note = f"  (set by the profile's budget: {budget[path]})" if path in budget else ""
+                print(f"  {path} = {value!r}{note}")
 
 
 def _expert_train(args) -> None:
@@ -358,14 +379,15 @@ def _bench_throughput(args) -> None:
 
 
 def _records_for(args) -> tuple[str, Path]:
-    """The profile's name and the records to read: --runs, else the user's own where they hold
-    the profile's runs, else the suite's reference records. Says which on stderr."""
+    """The profile's name (a profile given by path has its file's name; records of a profile
+    whose file is gone are still found by name) and the records to read: --runs, else the
+    user's own where they hold the profile's runs, else the suite's reference records."""
     from benchmark.profiles import load_profile
 
-    name = load_profile(args.profile).name
-    runs = args.runs or store.records_for(name)
-    print(f"records: {store.shown(runs / name)}", file=sys.stderr)
-    return name, runs
+    name = args.profile
+    if name.endswith(".toml"):
+        name = load_profile(name).name
+    return name, args.runs or store.records_for(name)
 
 
 def _tables(args) -> None:
@@ -376,6 +398,7 @@ def _tables(args) -> None:
     for table in build_tables(name, runs, out).values():
         for path in table.attrs["paths"]:
             print(store.shown(path))
+    print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
 
 
 def _figures(args) -> None:
@@ -385,6 +408,7 @@ def _figures(args) -> None:
     out = args.out or runs.parent / "figures"
     for path in build_figures(name, runs, out):
         print(store.shown(path))
+    print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
 
 
 def _bench_rollout(args) -> None:

@@ -25,6 +25,12 @@ def leaves(cls: type, prefix: str = "") -> dict[str, type]:
     return paths
 
 
+def defaults(learner: Learner) -> dict[str, Any]:
+    """Every setting of the learner with its default, by dotted path (`python -m benchmark
+    learners`)."""
+    return flatten(dataclasses.asdict(learner.config()))
+
+
 def flatten(settings: dict, prefix: str = "") -> dict[str, Any]:
     """{"loop": {"causal_entropy": 0.01}} -> {"loop.causal_entropy": 0.01}."""
     flat = {}

@@ -18,7 +18,7 @@ from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
 from benchmark.store import state
 from benchmark.sweep import plan, sweep
-from benchmark.tasks import TASKS
+from benchmark.tasks import PAPER_TASKS, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 RATES = {"loop_s_per_step": 1e-4, "eval_s_per_step": 2e-5, "bc_s_per_step": 1e-3}
@@ -53,8 +53,12 @@ def test_the_smoke_grid_is_the_union_of_its_blocks():
 
 def test_the_paper_grid_is_every_cell_with_the_papers_runs_per_cell():
     runs = load_profile("paper").runs()
-    expected = sum(len(t.dataset_sizes) * 4 * t.runs_per_cell for t in TASKS.values())
+    paper = [TASKS[name] for name in PAPER_TASKS]
+    expected = sum(len(t.dataset_sizes) * 4 * t.runs_per_cell for t in paper)
+    # and the paper's Reacher sweep of three causal-entropy weights
+    expected += 3 * len(TASKS["reacher"].dataset_sizes) * TASKS["reacher"].runs_per_cell
     assert len(runs) == len(set(runs)) == expected
+    assert {r.algo for r in runs if r.task == "reacher"} >= {"gail_ent1e-1", "gail"}
     assert {r.seed for r in runs if r.task == "acrobot"} == set(range(7))
     assert {r.n_traj for r in runs if r.task == "humanoid"} == {80, 160, 240}
 

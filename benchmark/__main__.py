@@ -322,6 +322,7 @@ def _reproduce(args) -> None:
         print(f"  failed: {spec.label}: {error}", file=sys.stderr)
     if result.done or result.skipped:
         _report(profile.name, runs)
+        _reproduction_report(profile.name, runs)
     if result.failed:
         raise UserInputError(
             f"{len(result.failed)} runs failed (listed above, tracebacks in their error.txt); "
@@ -343,6 +344,20 @@ def _report(profile: str, runs) -> None:
         f"tables in {store.shown(runs.parent / 'tables')}, "
         f"figures in {store.shown(runs.parent / 'figures')}"
     )
+
+
+def _reproduction_report(profile: str, runs: Path) -> None:
+    """The user's cells beside the reference's and the paper's, written and printed."""
+    from benchmark.reproduction import format_report, reproduction_table
+
+    reference = store.REFERENCE_DIR / "runs"
+    if runs.resolve() == reference.resolve() or not (reference / profile).exists():
+        print(f"no reference records for profile {profile}: no reproduction report")
+        return
+    report = format_report(profile, reproduction_table(profile, runs, reference))
+    path = runs.parent / "tables" / profile / "reproduction.md"
+    store.write_text(path, report)
+    print(f"\n{report}\n(written to {store.shown(path)})")
 
 
 def _status(args) -> None:

@@ -199,6 +199,11 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
         raise UserInputError(f"{data_path}: {err}; {fix}") from None
     if content_sha256(arrays) != card.get("sha256"):
         raise UserInputError(f"{data_path} changed since its card was written (sha256); {fix}")
+    # A card and hash that agree say nothing of the values: an import or a broken expert can
+    # write NaN, which a run would train on to a NaN result.
+    broken = [n for n in ("obs", "actions") if not np.isfinite(arrays[n]).all()]
+    if broken:
+        raise UserInputError(f"{data_path}: {' and '.join(broken)} hold non-finite values; {fix}")
     obs_dim, _ = env_spaces(task.env_id)
     count = len(arrays["lengths"])
     if arrays["obs"].shape[1] != obs_dim or count < task.largest_dataset:

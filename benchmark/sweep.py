@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from algorithms.imitation import LoopConfig
-from benchmark import store
+from benchmark import store, tracking
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.profiles import Profile, RunSpec
 from benchmark.run import EVAL_EPISODES, RUNS_DIR, make_config, run
@@ -238,6 +238,9 @@ def sweep(
     result = SweepResult(done=[], failed={}, skipped=skipped)
     if not todo:
         return result
+    note = tracking.offline_unless_reachable()
+    if note:
+        print(note, file=sys.stderr)
     pool = (_RayPool if executor == "ray" else _LocalPool)(workers)
     display = _Display(todo, workers, show_progress)
     pending, running = list(todo), {}

@@ -21,12 +21,14 @@ import contextlib
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import urlparse
 
-DEFAULT_DIR = Path("results/wandb")
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "results" / "wandb"
 DEFAULT_PROJECT = "gail-bench"
 
 # Quiet and cheap: no console capture, no snapshot of code, git state, requirements or machine,
@@ -197,10 +199,34 @@ def sync(wandb_dir: Path | None = None) -> int:
     return done.returncode or 1
 
 
-def _start(wandb_dir: Path | None, **init_args) -> Tracker:
-    mode = os.environ.get("WANDB_MODE") or (
+def _mode() -> str:
+    return os.environ.get("WANDB_MODE") or (
         "online" if os.environ.get("WANDB_API_KEY") else "offline"
     )
+
+
+def offline_unless_reachable(timeout_s: float = 5.0) -> str | None:
+    """Before a sweep: if runs would go online but the W&B server cannot be reached, switch this
+    process (and the workers it starts, which inherit its environment) to offline, and say so.
+
+    Without this, every run of a sweep waits about 100 s for wandb.init to give up before it
+    falls back. Returns the line to show, or None when nothing changed."""
+    if _mode() != "online":
+        return None
+    url = urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai")
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+    except OSError as error:
+        os.environ["WANDB_MODE"] = "offline"
+        return (
+            f"W&B: {url.hostname} cannot be reached ({type(error).__name__}); this sweep logs "
+            "offline, `make wandb-sync` uploads it later"
+        )
+    return None
+
+
+def _start(wandb_dir: Path | None, **init_args) -> Tracker:
+    mode = _mode()
     if mode == "disabled":
         return Tracker()
     directory = _directory(wandb_dir)

@@ -1,9 +1,18 @@
 import os
-import warnings
 
-import numpy as np
-import pytest
-import torch
+# One thread for torch and BLAS, as every run has: a test's time then does not depend on how busy
+# the machine is, and threads do not fight the simulator's.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 # EnvPool builds float64 Box spaces that gymnasium warns about on every creation.
 warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")

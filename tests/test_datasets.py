@@ -128,6 +128,18 @@ def test_too_few_trajectories_are_refused_even_with_a_matching_hash(made, tmp_pa
         load_dataset(CARTPOLE, datasets)
 
 
+def test_non_finite_values_are_refused_even_with_a_matching_hash(made, tmp_path):
+    datasets = copy_of(made, tmp_path)
+    dataset = load_dataset(CARTPOLE, datasets)
+    arrays = {n: getattr(dataset.trajectories, n).copy() for n in ARRAYS}
+    arrays["obs"][3, 1] = np.nan
+    np.savez_compressed(datasets / "cartpole" / "trajectories.npz", **arrays)
+    card = dataset.card | {"sha256": content_sha256(arrays)}
+    (datasets / "cartpole" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserInputError, match="obs hold non-finite values"):
+        load_dataset(CARTPOLE, datasets)
+
+
 def test_a_file_of_subsampled_pairs_gives_learners_the_same_pairs(made, tmp_path):
     """Humanoid's dataset keeps only the pairs the subsampling selects (whole episodes: 350 MB)."""
     pairs_only = replace(CARTPOLE, whole_episodes=False)

@@ -122,3 +122,15 @@ def test_time_to_expert_reports_the_first_evaluation_past_the_threshold(
     assert result["env_steps_to_-100"] == first_steps and 500 <= first_steps < result["env_steps"]
     assert result["final_normalized_return"] == result["curve"][-1][1]
     assert set(result["time_split_s"]) >= {"simulation_s", "inference_s", "policy_s"}
+
+
+def test_a_run_whose_losses_stop_being_finite_fails_and_is_not_done(tmp_path):
+    from benchmark.training import TrainingDiverged
+
+    profile = tmp_path / "wild.toml"
+    profile.write_text(
+        "[learners.bc]\nlr = 1e30\n[budget.classic]\nbc_steps = 30\nbc_validate_every = 10\n"
+    )
+    with pytest.raises(TrainingDiverged, match="not finite"):
+        run(CARTPOLE, "bc", 4, 0, load_profile(str(profile)), tmp_path)
+    assert not (tmp_path / "wild" / "cartpole" / "bc" / "n4" / "s0" / "eval.json").exists()

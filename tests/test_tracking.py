@@ -299,3 +299,13 @@ def test_sync_without_credentials_fails_with_one_line_naming_the_fix(tmp_path, c
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "1 of 1" in lines[0] and "wandb login" in lines[0]
     assert not list((tmp_path / "wandb").rglob("*.wandb.synced"))
+
+
+def test_a_sweep_goes_offline_once_when_the_server_cannot_be_reached(monkeypatch):
+    from benchmark.tracking import offline_unless_reachable
+
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    note = offline_unless_reachable(timeout_s=2)
+    assert "cannot be reached" in note and tracking._mode() == "offline"
+    assert offline_unless_reachable() is None  # already offline: nothing to say

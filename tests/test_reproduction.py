@@ -1,7 +1,6 @@
 """The reproduction report: cells beside the reference and the paper, with verdicts."""
 
 from benchmark.reproduction import TOLERANCE, format_report, reproduction_table, summary
-
 from tests.test_aggregate import PROFILE, write_run
 
 

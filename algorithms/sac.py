@@ -11,7 +11,9 @@ generator states.
 """
 
 import math
-from dataclasses import dataclass
+import time
+import warnings
+from dataclasses import asdict, dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from algorithms.errors import UserInputError
 from algorithms.rollout import derived_seed
 
 
@@ -258,3 +261,79 @@ def run_episode(agent: SAC, env: gym.Env, seed: int, episode: int, step: int, rn
         obs = next_obs
         if terminated or truncated:
             return length, episode_return, stats
+
+
+class SACTrainer:
+    """SAC as a trainer of the harness: `iteration` counts environment steps, and each
+    `iterate()` runs one whole episode (so a budget is reached at the first episode end past it).
+
+    Its state's "buffer" (up to gigabytes) is one part the harness keeps apart from the rest
+    (`benchmark.training`); restored without it, as from a fresh clone, training goes on with an
+    empty buffer that `run_episode` refills with the current policy before updating again, and
+    the next row says so (`buffer_refilled`)."""
+
+    state_apart = (("agent", "buffer"), "replay.pt")
+    """The state's entry the harness keeps in a file of its own, and that file's name."""
+
+    def __init__(self, env_id: str, cfg: SACConfig, seed: int):
+        self.env = gym.make(env_id)
+        obs_dim = self.env.observation_space.shape[0]
+        self.agent = SAC(obs_dim, self.env.action_space, cfg, seed)
+        self.cfg, self.seed, self.rng = cfg, seed, np.random.default_rng(seed)
+        self.iteration, self.episode, self.wall_s, self.refilling = 0, 0, 0.0, False
+
+    @property
+    def iterations(self) -> int:
+        return self.cfg.total_steps
+
+    def final_policy(self) -> SquashedGaussianActor:
+        return self.agent.actor
+
+    def iterate(self) -> dict:
+        tick = time.perf_counter()
+        length, episode_return, stats = run_episode(
+            self.agent, self.env, self.seed, self.episode, self.iteration, self.rng
+        )
+        self.iteration, self.episode = self.iteration + length, self.episode + 1
+        self.wall_s += time.perf_counter() - tick
+        refilled = {"buffer_refilled": True} if self.refilling else {}
+        self.refilling = False
+        row = {"env_steps": self.iteration, "wall_s": self.wall_s, "return": episode_return}
+        return row | {"length": length} | stats | refilled
+
+    def state_dict(self) -> dict:
+        return {
+            "agent": self.agent.state_dict(),
+            "config": asdict(self.cfg),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "step": self.iteration,
+            "episode": self.episode,
+            "wall_s": self.wall_s,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        # A longer budget or other checkpoint spacing continues the same training; anything
+        # else would silently mix two recipes in one expert.
+        changed = sorted(
+            key
+            for key, value in asdict(self.cfg).items()
+            if key not in ("total_steps", "checkpoint_every") and state["config"][key] != value
+        )
+        if changed:
+            raise UserInputError(
+                f"the checkpoint was trained with another SAC config ({', '.join(changed)} "
+                "differ); restore the recipe or delete the checkpoint to train from scratch"
+            )
+        if "buffer" not in state["agent"]:
+            warnings.warn(
+                f"no replay buffer beside the checkpoint; going on from step {state['step']} "
+                f"with the buffer refilled by {self.cfg.start_steps} steps of the current policy",
+                stacklevel=2,
+            )
+            self.refilling = True
+        self.agent.load_state_dict(state["agent"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.iteration, self.episode = state["step"], state["episode"]
+        self.wall_s = state["wall_s"]

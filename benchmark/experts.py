@@ -13,21 +13,17 @@ is SAC's `sac/state.pt` while a training is unfinished; SAC's replay buffer (`sa
 to gigabytes) is ignored.
 """
 
-import time
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from algorithms.imitation import EnvironmentReward, ImitationLoop, LoopConfig
 from algorithms.policies import make_policy
 from algorithms.rollout import Sampler, env_spaces
-from algorithms.sac import SAC, SACConfig, SquashedGaussianActor, run_episode
+from algorithms.sac import SACConfig, SACTrainer, SquashedGaussianActor
 from algorithms.trpo import TRPOConfig
 from benchmark import store
 from benchmark.provenance import code_version, versions
@@ -91,10 +87,10 @@ RECIPES: dict[str, TRPOExpertConfig | SACConfig] = {
 
 
 class _ExpertWatcher:
-    """A bar with the batch's return and the simulator's speed."""
+    """A bar with the latest return and the simulator's speed."""
 
-    def __init__(self, task: Task):
-        self.bar = tqdm(desc=f"expert {task.name}", unit="iter")
+    def __init__(self, task: Task, unit: str = "iter"):
+        self.bar = tqdm(desc=f"expert {task.name}", unit=unit)
 
     def start(self, done: int, total: int) -> None:
         self.bar.reset(total)
@@ -103,9 +99,8 @@ class _ExpertWatcher:
     def step(self, done: int, metrics: dict) -> None:
         self.bar.update(done - self.bar.n)
         sps = metrics["env_steps"] / max(metrics["wall_s"], 1e-9)
-        self.bar.set_postfix(
-            ret=f"{metrics['charts/true_return']:.1f}", steps=metrics["env_steps"], sps=f"{sps:.0f}"
-        )
+        latest = metrics.get("charts/true_return", metrics.get("return"))
+        self.bar.set_postfix(ret=f"{latest:.1f}", steps=metrics["env_steps"], sps=f"{sps:.0f}")
 
     def checkpoint(self, history: list[dict]) -> None:
         pass
@@ -140,90 +135,13 @@ def train_sac_expert(task: Task, cfg: SACConfig, out_dir: Path, seed: int = 0):
 
     The checkpoint is split: `state.pt` (networks, optimisers, generators, history: a few MB,
     committed, so that a training of many hours can go on from another machine) and `replay.pt`
-    (the buffer: gigabytes, never committed), written buffer first; `state.pt` names the buffer
-    size it goes with, so a crash between the two writes is detected, not resumed from. Without
-    `replay.pt` (a fresh clone) training goes on with an empty buffer, which `run_episode` refills
-    with the current policy before updating again; the history marks the episode that began it.
+    (the buffer: gigabytes, never committed). Without `replay.pt` (a fresh clone) training goes
+    on with an empty buffer that the current policy refills first (`SACTrainer`).
     """
-    ckpt_dir = out_dir / "sac"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    obs_dim, _ = env_spaces(task.env_id)
-    env = gym.make(task.env_id)
-    agent = SAC(obs_dim, env.action_space, cfg, seed)
-    rng = np.random.default_rng(seed)
-    step, episode, history, refilling = 0, 0, [], False
-    if (ckpt_dir / "state.pt").exists():
-        state = store.load_torch(ckpt_dir / "state.pt")
-        # A longer budget or other checkpoint spacing continues the same training; anything
-        # else would silently mix two recipes in one expert.
-        changed = sorted(
-            key
-            for key, value in asdict(cfg).items()
-            if key not in ("total_steps", "checkpoint_every") and state["config"][key] != value
-        )
-        if changed:
-            raise UserInputError(
-                f"{ckpt_dir / 'state.pt'} was trained with another SAC config "
-                f"({', '.join(changed)} differ); restore the recipe or delete {ckpt_dir} "
-                "to train from scratch"
-            )
-        if (ckpt_dir / "replay.pt").exists():
-            replay = store.load_torch(ckpt_dir / "replay.pt")
-            if replay["count"] != state["agent_buffer_count"]:
-                raise UserInputError(
-                    f"{ckpt_dir}: replay.pt holds {replay['count']} steps but state.pt expects "
-                    f"{state['agent_buffer_count']} (interrupted while saving); delete "
-                    f"{ckpt_dir / 'replay.pt'} to go on with a refilled buffer"
-                )
-            state["agent"]["buffer"] = replay
-        else:
-            warnings.warn(
-                f"{ckpt_dir}: no replay.pt beside state.pt; going on from step {state['step']} "
-                f"with the buffer refilled by {cfg.start_steps} steps of the current policy",
-                stacklevel=2,
-            )
-            refilling = True
-        agent.load_state_dict(state["agent"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, episode, history = state["step"], state["episode"], state["history"]
-    wall = history[-1]["wall_s"] if history else 0.0
-    last_checkpoint = step
-    bar = tqdm(total=cfg.total_steps, initial=step, desc=f"expert {task.name} (sac)", unit="step")
-    while step < cfg.total_steps:
-        tick = time.perf_counter()
-        length, episode_return, stats = run_episode(agent, env, seed, episode, step, rng)
-        step, episode = step + length, episode + 1
-        wall += time.perf_counter() - tick
-        history.append(
-            {"env_steps": step, "wall_s": wall, "return": episode_return, "length": length}
-            | stats
-            | ({"buffer_refilled": True} if refilling else {})
-        )
-        refilling = False
-        recent = np.mean([h["return"] for h in history[-10:]])
-        bar.update(length)
-        bar.set_postfix(ret=f"{recent:.0f}", sps=f"{step / wall:.0f}")
-        if step - last_checkpoint >= cfg.checkpoint_every or step >= cfg.total_steps:
-            agent_state = agent.state_dict()
-            replay = agent_state.pop("buffer")
-            store.save_torch(replay, ckpt_dir / "replay.pt")
-            store.save_torch(
-                {
-                    "agent": agent_state,
-                    "agent_buffer_count": replay["count"],
-                    "rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(),
-                    "step": step,
-                    "episode": episode,
-                    "history": history,
-                    "config": asdict(cfg),
-                },
-                ckpt_dir / "state.pt",
-            )
-            last_checkpoint = step
-    bar.close()
-    return agent.actor, history
+    trainer = SACTrainer(task.env_id, cfg, seed)
+    checkpoint = out_dir / "sac" / "state.pt"
+    history, _ = train(trainer, checkpoint, cfg.checkpoint_every, _ExpertWatcher(task, "step"))
+    return trainer.final_policy(), history
 
 
 def train_expert(task: Task, recipe: TRPOExpertConfig | SACConfig, out_dir: Path, seed: int = 0):

@@ -57,7 +57,7 @@ def test_sac_refuses_a_checkpoint_torn_between_its_two_files(tmp_path):
     task = get_task("hopper")
     train_expert(task, TINY_SAC, tmp_path, seed=0)
     replay = torch.load(tmp_path / "sac" / "replay.pt", weights_only=False)
-    replay["count"] -= 1
+    replay["iteration"] -= 1
     torch.save(replay, tmp_path / "sac" / "replay.pt")
     with pytest.raises(UserInputError, match="interrupted while saving"):
         train_expert(task, TINY_SAC, tmp_path, seed=0)

@@ -17,14 +17,37 @@ RUNS_HELP = (
 PROFILE_HELP = "a profile by name (see benchmark/protocols/) or the path of a .toml file"
 
 
+def _count(least: int):
+    """An argparse type: an integer of at least `least` (argparse then says what is wrong in one
+    line and exits with 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is below {least}")
+        return value
+
+    return parse
+
+
 def _folder(parser, option: str, default: Path, what: str) -> None:
     parser.add_argument(
         option, type=Path, default=default, help=f"{what} (default: {store.shown(default)})"
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments in one line (argparse's default prints the usage first), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    parser = _Parser(prog="python -m benchmark", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     tasks = commands.add_parser("tasks", help="list the nine tasks and their protocol")
@@ -42,16 +65,20 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train (or resume) a task's expert with its recipe (TRPO or SAC)"
     )
     train.add_argument("--task", required=True)
-    train.add_argument("--iterations", type=int, help="TRPO iterations (default: the recipe's)")
-    train.add_argument("--pairs", type=int, help="TRPO pairs per iteration (default: recipe's)")
-    train.add_argument("--steps", type=int, help="SAC environment steps (default: recipe's)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--iterations", type=_count(1), help="TRPO iterations (default: the recipe's)"
+    )
+    train.add_argument(
+        "--pairs", type=_count(1), help="TRPO pairs per iteration (default: recipe's)"
+    )
+    train.add_argument("--steps", type=_count(1), help="SAC environment steps (default: recipe's)")
+    train.add_argument("--seed", type=_count(0), default=0)
     _folder(train, "--experts", RESULTS / "experts", "experts folder")
     train.set_defaults(func=_expert_train)
     evaluate = expert_cmds.add_parser("evaluate", help="returns of a committed expert")
     evaluate.add_argument("--task", required=True)
-    evaluate.add_argument("--episodes", type=int, default=50)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--episodes", type=_count(1), default=50)
+    evaluate.add_argument("--seed", type=_count(0), default=0)
     evaluate.add_argument(
         "--deterministic", action="store_true", help="act with the mean/argmax, not by sampling"
     )
@@ -62,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     dataset_cmds = dataset.add_subparsers(dest="dataset", required=True)
     make = dataset_cmds.add_parser("make", help="sample a task's dataset from its committed expert")
     make.add_argument("--task", required=True, help="a task, or `all` (those with an expert)")
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--seed", type=_count(0), default=0)
     _folder(make, "--experts", RESULTS / "experts", "experts folder")
     _folder(make, "--datasets", RESULTS / "datasets", "datasets folder")
     make.set_defaults(func=_dataset_make)
@@ -87,8 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     one = commands.add_parser("run", help="one run: train, evaluate, write its record")
     one.add_argument("--task", required=True)
     one.add_argument("--algo", required=True, help="a learner of the registry or the profile")
-    one.add_argument("--n-traj", type=int, required=True, help="expert trajectories to learn from")
-    one.add_argument("--seed", type=int, default=0)
+    one.add_argument(
+        "--n-traj", type=_count(1), required=True, help="expert trajectories to learn from"
+    )
+    one.add_argument("--seed", type=_count(0), default=0)
     one.add_argument("--profile", default="quick", help=PROFILE_HELP)
     _folder(one, "--runs", store.RUNS_DIR, "records folder")
     _folder(one, "--datasets", RESULTS / "datasets", "datasets folder")
@@ -99,7 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--profile", default="quick", help=PROFILE_HELP)
     reproduce.add_argument("--executor", default="local", help="local (process pool) or ray")
-    reproduce.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
+    reproduce.add_argument(
+        "--workers", type=_count(1), help="parallel runs (default: one per core)"
+    )
     reproduce.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     reproduce.add_argument("--tasks", nargs="+", help="only these tasks of the profile")
     reproduce.add_argument("--algos", nargs="+", help="only these algorithms of the profile")
@@ -139,17 +170,19 @@ def _parser() -> argparse.ArgumentParser:
     which = bench.add_subparsers(dest="bench", required=True)
     rollout = which.add_parser("rollout", help="simulator limit vs sampler vs gymnasium")
     rollout.add_argument("--task", default="Hopper-v5")
-    rollout.add_argument("--num-envs", type=int, default=16)
-    rollout.add_argument("--steps", type=int, default=150_000, help="sampler steps to time")
-    rollout.add_argument("--rounds", type=int, default=5)
+    rollout.add_argument("--num-envs", type=_count(1), default=16)
+    rollout.add_argument("--steps", type=_count(1), default=150_000, help="sampler steps to time")
+    rollout.add_argument("--rounds", type=_count(1), default=5)
     rollout.set_defaults(func=_bench_rollout)
     tte = which.add_parser("time-to-expert", help="GAIL: env steps and seconds to 0.9 normalised")
     tte.add_argument("--task", default="Hopper-v5")
-    tte.add_argument("--n-traj", type=int, default=4)
+    tte.add_argument("--n-traj", type=_count(1), default=4)
     tte.add_argument("--profile", default="quick", help=PROFILE_HELP)
     tte.add_argument("--threshold", type=float, default=0.9)
-    tte.add_argument("--eval-every", type=int, default=5, help="iterations between evaluations")
-    tte.add_argument("--seed", type=int, default=0)
+    tte.add_argument(
+        "--eval-every", type=_count(1), default=5, help="iterations between evaluations"
+    )
+    tte.add_argument("--seed", type=_count(0), default=0)
     tte.set_defaults(func=_bench_time_to_expert)
     speed = which.add_parser(
         "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
@@ -444,11 +477,18 @@ def _bench_time_to_expert(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     # EnvPool builds float64 Box spaces that gymnasium warns about on every creation.
     warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # --help (0), or a bad argument already said in one line (2)
+        return exit.code
     try:
         args.func(args)
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a folder that cannot be made or written, a file that cannot be read
+        where = store.shown(Path(err.filename)) if err.filename else "a file"
+        print(f"error: {where}: {err.strerror or err}; give a path you can write", file=sys.stderr)
         return 2
     return 0
 

@@ -229,6 +229,7 @@ def sweep(
         raise UserInputError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     planned = plan(profile, throughput_file)
     check_inputs(profile, datasets_dir, runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder stops here, not in a run
     runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
     workers = workers or os.cpu_count() or 1
     skipped = [

@@ -52,7 +52,9 @@ tables: $(STAMP)
 figures: $(STAMP)
 	$(PY) -m benchmark figures --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 
-# Uploads the offline W&B runs (needs WANDB_API_KEY or `wandb login`).
+# Uploads the offline W&B runs, then saves a W&B view per profile and task: normalised return
+# and diagnostics against env steps by algorithm and size, Figure 1, tables (needs WANDB_API_KEY
+# or `wandb login`).
 wandb-sync: $(STAMP)
 	$(PY) -m benchmark wandb-sync
 

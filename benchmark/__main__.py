@@ -143,7 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     _folder(status, "--runs", store.RUNS_DIR, "records folder")
     status.set_defaults(func=_status)
 
-    sync = commands.add_parser("wandb-sync", help="upload the offline W&B runs")
+    sync = commands.add_parser(
+        "wandb-sync", help="upload the offline W&B runs, save a W&B view per profile and task"
+    )
     _folder(sync, "--dir", RESULTS / "wandb", "offline W&B folder")
     sync.set_defaults(func=_wandb_sync)
 
@@ -403,9 +405,12 @@ def _status(args) -> None:
 
 def _wandb_sync(args) -> None:
 
-    from benchmark.tracking import sync
+    from benchmark.tracking import save_workspaces, sync
 
-    if sync(args.dir) != 0:
+    code = sync(args.dir)
+    # A view per task of each profile synced; a view not saved is one line, never a failure
+    save_workspaces(args.dir, uploaded=code == 0)
+    if code != 0:
         raise UserInputError("wandb sync failed (its message is above); fix it and run again")
 
 

@@ -13,18 +13,24 @@ A run's W&B id is a function of (project, profile, task, algo, n_traj, seed), an
 resume="allow": a run resumed from its checkpoint continues the same W&B run (offline, each
 process writes its own run folder; `wandb sync` uploads a run's folders in order of start).
 
+Each profile also gets saved W&B views (`save_workspaces`, after `make wandb-sync`): one per task
+of the profile, built offline from plain data by `build_workspace` with wandb-workspaces.
+
 wandb is imported where it is used: the import takes about a second, which commands that never
 track should not pay.
 """
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -197,6 +203,221 @@ def sync(wandb_dir: Path | None = None) -> int:
         file=sys.stderr,
     )
     return done.returncode or 1
+
+
+# The saved W&B views (`build_workspace`): one per task of a profile. Every key they plot is one
+# the learners log; tests/test_tracking.py runs real learners and compares. The x axis is the
+# env steps, so BC (which samples no environment; its W&B step is the optimiser step) has no
+# curves there, only its row in the summary tables.
+X_AXIS = "env_steps"
+# A section per entry: its title and the keys it plots, one line plot each.
+PLOTTED_KEYS = {
+    "normalized return": ("charts/normalized_return",),
+    "diagnostics": (
+        "losses/discriminator_expert_accuracy",
+        "losses/discriminator_policy_accuracy",
+        "charts/reward_on_expert",
+        "charts/reward_on_policy",
+        "charts/policy_log_std",
+        "charts/episode_length",
+        "losses/kl",
+    ),
+}
+# What the profile's summary run logs (`log_profile_summary`): the PNG of Figure 1, named by its
+# stem (benchmark.plots.build_figures), and the tables by name (benchmark.report.build_tables).
+SUMMARY_IMAGES = ("figure1",)
+SUMMARY_TABLES = ("comparison", "statistics", "cost")
+# Runs in a view's plots: each line is one group (an algorithm at one dataset size), the mean
+# over its seeds with the standard error as band. Larger than W&B's default of 10, which would
+# show only the first 10 lines.
+_MAX_LINES = 200
+# Seconds to wait for the W&B server before the views are given up (no network: one line).
+_API_TIMEOUT_S = 10
+
+
+def build_workspace(profile: str, task: str, entity: str, project: str | None = None):
+    """The saved W&B view of `task` in `profile` (a wandb_workspaces Workspace; nothing here
+    touches the network): the profile's runs on the task, grouped by algorithm and dataset size,
+    a section per PLOTTED_KEYS entry with its keys against env steps, and a section with the
+    summary run's Figure 1 and tables.
+
+    One view per task, not one per profile with a section per task: a view has one set of runs,
+    shared by all its sections, and wandb-workspaces 0.4.13 has no per-section or per-panel run
+    filter (a line plot groups by one key only), so the sections of a profile-wide view would
+    each average every task's runs of an algorithm and size together.
+    """
+    ws, wr, expr = _workspaces()
+    sections = [
+        ws.Section(
+            name=f"{task}: {title}",
+            panels=[
+                wr.LinePlot(
+                    title=key,
+                    x=X_AXIS,
+                    y=[key],
+                    groupby_aggfunc="mean",
+                    groupby_rangefunc="stderr",
+                )
+                for key in keys
+            ],
+            is_open=True,
+        )
+        for title, keys in PLOTTED_KEYS.items()
+    ]
+    summary = [wr.MediaBrowser(title=name, media_keys=[name]) for name in SUMMARY_IMAGES]
+    summary += [wr.WeavePanelSummaryTable(table_name=name) for name in SUMMARY_TABLES]
+    sections.append(
+        ws.Section(
+            name=f"summary-{profile}",
+            panels=summary,
+            is_open=True,
+            layout_settings=ws.SectionLayoutSettings(columns=1, rows=1),
+        )
+    )
+    # The task's runs of the profile, and the profile's summary run (its config has no task)
+    runs = expr.And(
+        expr.Config("profile") == profile,
+        expr.Or(expr.Config("task") == task, expr.Metric("JobType") == "summary"),
+    )
+    return ws.Workspace(
+        entity=entity,
+        project=project or _project(),
+        name=f"{profile}/{task}",
+        sections=sections,
+        settings=ws.WorkspaceSettings(x_axis=X_AXIS, max_runs=_MAX_LINES),
+        runset_settings=ws.RunsetSettings(
+            filters=runs,
+            groupby=[expr.Config("algo"), expr.Config("n_traj")],
+            pinned_columns=["summary:eval/normalized_return", "summary:eval/mean_return"],
+        ),
+    )
+
+
+def profile_tasks(wandb_dir: Path | None = None) -> dict[str, list[str]]:
+    """The tasks of each profile with runs under the wandb dir, read from the runs' offline
+    files (a summary run has a profile and no task)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((_directory(wandb_dir) / "wandb").glob("offline-run-*/*.wandb")):
+        config = _run_config(path)
+        if "profile" in config:
+            tasks = found.setdefault(str(config["profile"]), set())
+            if "task" in config:
+                tasks.add(str(config["task"]))
+    return {profile: sorted(tasks) for profile, tasks in sorted(found.items())}
+
+
+def save_workspaces(wandb_dir: Path | None = None, uploaded: bool = True) -> bool:
+    """Save the W&B view of every task of every profile with runs under the wandb dir, each
+    replacing the view of the same profile and task saved before; False when none was saved.
+
+    Prints a line per view saved, or one line that says why the views were not saved: the runs
+    were not `uploaded`, no API key, the server cannot be reached. Never raises.
+    """
+    plan = {profile: tasks for profile, tasks in profile_tasks(wandb_dir).items() if tasks}
+    if not plan:
+        return False
+    if not uploaded:
+        _not_saved(plan, "their runs were not uploaded")
+        return False
+    try:
+        import wandb
+
+        # Verifies the API key with the server: no key or no server fails here, in seconds
+        api = wandb.Api(timeout=_API_TIMEOUT_S)
+        entity = os.environ.get("WANDB_ENTITY") or api.default_entity
+        for profile, tasks in plan.items():
+            for task in tasks:
+                url = _save_view(build_workspace(profile, task, entity))
+                print(f"W&B: saved workspace {profile}/{task}: {url}")
+    except Exception as error:
+        _not_saved(plan, f"{type(error).__name__}: {error}".strip().splitlines()[0])
+        return False
+    return True
+
+
+def _not_saved(plan: dict, cause: str) -> None:
+    print(
+        f"W&B: workspace(s) of profile {', '.join(plan)} not saved ({cause}); log in with "
+        "`wandb login` (or set WANDB_API_KEY), check the network, then `make wandb-sync` again",
+        file=sys.stderr,
+    )
+
+
+def _save_view(workspace) -> str:
+    """Save `workspace` under a name that only its entity, project and title determine, so that
+    saving it again replaces the view (Workspace.save would add a new view each time); returns
+    its URL. Uses the private `_internal_name` and `_internal_id` of wandb-workspaces 0.4.13."""
+    internal = _workspaces()[0].internal
+    digest = hashlib.sha256(
+        "\0".join([workspace.entity, workspace.project, workspace.name]).encode()
+    ).hexdigest()[:11]
+    name = internal._url_query_str_to_internal_name(digest)
+    try:
+        view = internal.View.from_name(workspace.entity, workspace.project, name)
+    except ValueError:  # not saved before
+        pass
+    else:
+        workspace._internal_id = view.id
+    workspace._internal_name = name
+    workspace.save()
+    return workspace.url
+
+
+def _workspaces():
+    """wandb_workspaces' workspaces, report panels and filter expressions. Imported here: with
+    wandb, about two seconds; 0.4.13 still declares pydantic 1 validators, a deprecation warning
+    that is the library's, not ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import wandb_workspaces.reports.v2 as wr
+        import wandb_workspaces.workspaces as ws
+        import wandb_workspaces.workspaces.internal  # noqa: F401 (ws.internal)
+        from wandb_workspaces import expr
+    return ws, wr, expr
+
+
+def _run_config(path: Path) -> dict:
+    """The config of the run whose transaction log is at `path` (its first `run` record; an
+    unreadable file has none)."""
+    try:
+        for record in read_transaction_log(path):
+            if record.WhichOneof("record_type") == "run":
+                return {item.key: json.loads(item.value_json) for item in record.run.config.update}
+    except (OSError, ValueError):
+        pass
+    return {}
+
+
+def read_transaction_log(path: Path) -> list:
+    """The complete records in a `.wandb` file (wandb 0.31 has no Python reader of its own), as
+    wandb `Record` protobufs; ValueError if it is not one.
+
+    The file is a LevelDB-style log: a 7-byte header (":W&B", 0xBEE1, version 0), then 32 KiB
+    blocks of chunks, each with a 7-byte header (crc32 of type and data, length, type: 1 full,
+    2 first, 3 middle, 4 last); a block's tail too short for a header is padding. The chunks
+    join into serialised `Record` protobufs. A chunk still being written ends the list.
+    """
+    from wandb.proto.wandb_internal_pb2 import Record
+
+    data = path.read_bytes()
+    if data[:7] != struct.pack("<4sHB", b":W&B", 0xBEE1, 0):
+        raise ValueError(f"{path} is not a W&B transaction log")
+    block, position, payload, found = 32768, 7, b"", []
+    while position + 7 <= len(data):
+        if block - position % block < 7:
+            position += block - position % block
+            continue
+        crc, length, kind = struct.unpack_from("<IHB", data, position)
+        chunk = data[position + 7 : position + 7 + length]
+        if len(chunk) < length:  # still being written
+            break
+        if zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
+            raise ValueError(f"{path}: a chunk at byte {position} fails its checksum")
+        position += 7 + length
+        payload = chunk if kind in (1, 2) else payload + chunk
+        if kind in (1, 4):
+            found.append(Record.FromString(payload))
+    return found
 
 
 def _mode() -> str:

@@ -2,12 +2,12 @@
 back and check what a W&B server would receive."""
 
 import base64
+import csv
 import hashlib
 import json
-import struct
+import socket
 import time
 import warnings
-import zlib
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -18,6 +18,10 @@ from PIL import Image
 from wandb.proto.wandb_internal_pb2 import Record
 
 from benchmark import tracking
+from benchmark.__main__ import main
+from benchmark.profiles import Profile
+from benchmark.run import run
+from benchmark.tasks import get_task
 
 CONFIG = {
     "task": "hopper",
@@ -57,37 +61,10 @@ def records(folder: Path) -> list[Record]:
     exit record: it writes the file in the background, also after `finish()` returns."""
     deadline = time.monotonic() + 10
     while True:
-        found = read_transaction_log(next(folder.glob("*.wandb")))
+        found = tracking.read_transaction_log(next(folder.glob("*.wandb")))
         if (found and found[-1].HasField("exit")) or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
-
-
-def read_transaction_log(path: Path) -> list[Record]:
-    """The complete records in a `.wandb` file (wandb 0.31 has no Python reader of its own).
-
-    The file is a LevelDB-style log: a 7-byte header (":W&B", 0xBEE1, version 0), then 32 KiB
-    blocks of chunks, each with a 7-byte header (crc32 of type and data, length, type: 1 full,
-    2 first, 3 middle, 4 last); a block's tail too short for a header is padding. The chunks
-    join into serialised `Record` protobufs.
-    """
-    data = path.read_bytes()
-    assert data[:7] == struct.pack("<4sHB", b":W&B", 0xBEE1, 0)
-    block, position, payload, found = 32768, 7, b"", []
-    while position + 7 <= len(data):
-        if block - position % block < 7:
-            position += block - position % block
-            continue
-        crc, length, kind = struct.unpack_from("<IHB", data, position)
-        chunk = data[position + 7 : position + 7 + length]
-        if len(chunk) < length:  # still being written
-            break
-        assert zlib.crc32(chunk, zlib.crc32(bytes([kind]))) == crc
-        position += 7 + length
-        payload = chunk if kind in (1, 2) else payload + chunk
-        if kind in (1, 4):
-            found.append(Record.FromString(payload))
-    return found
 
 
 def run_folders(wandb_dir: Path) -> list[Path]:
@@ -309,3 +286,207 @@ def test_a_sweep_goes_offline_once_when_the_server_cannot_be_reached(monkeypatch
     note = offline_unless_reachable(timeout_s=2)
     assert "cannot be reached" in note and tracking._mode() == "offline"
     assert offline_unless_reachable() is None  # already offline: nothing to say
+
+
+# The saved W&B views (tracking.build_workspace, save_workspaces)
+
+TINY = Profile(
+    name="tiny",
+    description="test budgets",
+    budgets={
+        kind: {"iterations": 1, "pairs_per_iteration": 500, "bc_steps": 3, "bc_validate_every": 2}
+        for kind in ("classic", "mujoco")
+    },
+)
+
+
+def _spec(workspace) -> dict:
+    """What saving `workspace` would upload: its view spec."""
+    view = workspace._to_model()
+    return json.loads(view.spec.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def test_the_view_of_a_task_is_built_offline(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("building a view must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    workspace = tracking.build_workspace("quick", "hopper", "me")
+    spec = _spec(workspace)
+
+    assert (workspace.entity, workspace.project, workspace.name) == (
+        "me",
+        "gail-bench",
+        "quick/hopper",
+    )
+    sections = spec["section"]["panelBankConfig"]["sections"]
+    assert [section["name"] for section in sections] == [
+        "hopper: normalized return",
+        "hopper: diagnostics",
+        "summary-quick",
+    ]
+    curves = [panel for section in sections[:2] for panel in section["panels"]]
+    assert {panel["viewType"] for panel in curves} == {"Run History Line Plot"}
+    plotted = [key for keys in tracking.PLOTTED_KEYS.values() for key in keys]
+    assert [panel["config"]["metrics"] for panel in curves] == [[key] for key in plotted]
+    assert plotted[0] == "charts/normalized_return"
+    for panel in curves:
+        config = panel["config"]
+        assert (config["xAxis"], config["groupAgg"], config["groupArea"]) == (
+            "env_steps",
+            "mean",
+            "stderr",
+        )
+    settings = spec["section"]["settings"]
+    assert settings["xAxis"] == "env_steps" and settings["useRunsTableGroupingInPanels"]
+    assert settings["shouldAutoGeneratePanels"] is False and settings["maxRuns"] >= 100
+    [runset] = spec["section"]["runSets"]
+    assert runset["grouping"] == [
+        {"section": "config", "name": "algo.value"},
+        {"section": "config", "name": "n_traj.value"},
+    ]
+    # the task's runs of the profile, or the profile's summary run
+    profile, nested = runset["filters"]["filters"]
+    task, summary_run = nested["filters"]
+    assert (profile["key"], profile["op"], profile["value"]) == (
+        {"section": "config", "name": "profile"},
+        "=",
+        "quick",
+    )
+    assert (task["key"]["name"], task["value"]) == ("task", "hopper")
+    assert (summary_run["key"], summary_run["value"]) == (
+        {"section": "run", "name": "jobType"},
+        "summary",
+    )
+    assert summary_run["connector"] == "OR" and "connector" not in profile
+    media, *tables = workspace.sections[2].panels
+    assert type(media).__name__ == "MediaBrowser" and media.media_keys == ["figure1"]
+    assert {type(table).__name__ for table in tables} == {"WeavePanelSummaryTable"}
+    assert [table.table_name for table in tables] == ["comparison", "statistics", "cost"]
+    assert [panel["viewType"] for panel in sections[2]["panels"]] == ["Media Browser"] + [
+        "Weave"
+    ] * 3
+    assert '"comparison"' in json.dumps(sections[2]["panels"][1])
+
+
+def _wandb_history_keys(folder: Path) -> set[str]:
+    found = records(folder)
+    return {key for _, row in history(found) for key in row}
+
+
+def test_every_key_a_view_plots_is_one_the_runs_log(tmp_path):
+    """Real runs at tiny budgets: GAIL on CartPole (a categorical policy) and on Hopper (a
+    Gaussian one, with its log-std); what W&B received and what metrics.csv holds."""
+    for task in ("cartpole", "hopper"):
+        run(get_task(task), "gail", 1, 0, TINY, tmp_path / "runs", show_progress=False)
+    logged, header = set(), set()
+    for folder in run_folders(tmp_path / "wandb"):
+        logged |= _wandb_history_keys(folder)
+    for path in (tmp_path / "runs").rglob("metrics.csv"):
+        header |= set(next(csv.reader(path.open())))
+    plotted = {tracking.X_AXIS} | {k for keys in tracking.PLOTTED_KEYS.values() for k in keys}
+    assert plotted <= logged and plotted <= header, (plotted - logged, plotted - header)
+
+
+def test_the_summary_section_shows_what_the_summary_run_logs(tmp_path):
+    from benchmark import store
+    from benchmark.plots import build_figures
+    from benchmark.report import build_tables
+
+    runs = store.REFERENCE_DIR / "runs"
+    tables = build_tables("quick", runs, tmp_path / "tables", reps=10)
+    figures = build_figures("quick", runs, tmp_path / "figures")
+    assert set(tracking.SUMMARY_TABLES) == set(tables)
+    assert set(tracking.SUMMARY_IMAGES) <= {f.stem for f in figures if f.suffix == ".png"}
+
+
+def test_the_profiles_and_tasks_of_the_runs(tmp_path):
+    for task in ("hopper", "walker"):
+        tracking.start_run(CONFIG | {"task": task}, tmp_path / "wandb").finish()
+    tracking.start_run(CONFIG | {"profile": "paper"}, tmp_path / "wandb").finish()
+    tracking.log_profile_summary("standard", {}, [], tmp_path / "wandb")
+    for folder in run_folders(tmp_path / "wandb"):
+        records(folder)  # wandb writes the files in the background
+    assert tracking.profile_tasks(tmp_path / "wandb") == {
+        "paper": ["hopper"],
+        "quick": ["hopper", "walker"],
+        "standard": [],
+    }
+
+
+def _one_offline_run(wandb_dir: Path) -> None:
+    tracking.start_run(CONFIG, wandb_dir).finish()
+    records(run_folders(wandb_dir)[0])
+
+
+def _saved_in_one_line(capfd, wandb_dir: Path, **kwargs) -> str:
+    assert tracking.save_workspaces(wandb_dir, **kwargs) is False
+    out, err = capfd.readouterr()
+    assert not out.strip()
+    [line] = err.strip().splitlines()
+    assert "workspace(s) of profile quick not saved" in line and "wandb login" in line
+    return line
+
+
+def test_saving_without_an_api_key_says_so_in_one_line(tmp_path, capfd):
+    _one_offline_run(tmp_path / "wandb")
+    assert "API key" in _saved_in_one_line(capfd, tmp_path / "wandb")
+
+
+def test_saving_without_a_server_says_so_in_one_line(tmp_path, capfd, monkeypatch):
+    _one_offline_run(tmp_path / "wandb")
+    monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    monkeypatch.setattr(tracking, "_API_TIMEOUT_S", 3)
+    _saved_in_one_line(capfd, tmp_path / "wandb")
+
+
+def test_a_failed_sync_saves_no_view_and_keeps_its_exit_code(tmp_path, capfd):
+    _one_offline_run(tmp_path / "wandb")
+    assert main(["wandb-sync", "--dir", str(tmp_path / "wandb")]) == 2
+    lines = capfd.readouterr().err.strip().splitlines()
+    [view_line] = [line for line in lines if "workspace" in line]
+    assert "not saved (their runs were not uploaded)" in view_line
+    assert lines[-1].startswith("error: wandb sync failed")
+
+
+def test_saving_again_replaces_the_view(tmp_path, monkeypatch, capsys):
+    """The upload itself replaced by a recorder: the view's name is the same each time, and a
+    view found under it is updated (its id sent) rather than a new one added."""
+    _one_offline_run(tmp_path / "wandb")
+    ws = tracking._workspaces()[0]
+    sent, existing = [], {}
+
+    def upsert(view):
+        sent.append(view)
+        existing[view.name] = "view-id"
+        return {"upsertView": {"view": {"name": view.name, "id": "view-id"}}}
+
+    def from_name(entity, project, name):
+        if name not in existing:
+            raise ValueError(f"Workspace `{name}` not found in project `{project}`")
+        return type("View", (), {"id": existing[name]})
+
+    class Api:
+        default_entity = "me"
+
+        def __init__(self, timeout=None):
+            pass
+
+    monkeypatch.setattr("wandb.Api", Api)
+    monkeypatch.setattr(ws.internal, "upsert_view2", upsert)
+    monkeypatch.setattr(ws.internal.View, "from_name", from_name)
+    monkeypatch.setattr(ws.Workspace, "url", property(lambda self: f"url/{self._internal_name}"))
+    for _ in range(2):
+        assert tracking.save_workspaces(tmp_path / "wandb", uploaded=True)
+    first, second = sent
+    assert first.name == second.name and first.name.startswith("nw-")
+    assert (first.id, second.id) == ("", "view-id")
+    assert (second.entity, second.project, second.display_name) == (
+        "me",
+        "gail-bench",
+        "quick/hopper",
+    )
+    assert (
+        capsys.readouterr().out.count(f"W&B: saved workspace quick/hopper: url/{first.name}") == 2
+    )

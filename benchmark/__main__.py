@@ -192,7 +192,28 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--task", default="all", help="a task, or `all` (those with a dataset)")
     speed.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
     speed.set_defaults(func=_bench_throughput)
+
+    from benchmark import analyses
+
+    listing = "\n".join(f"  {name:18s} {analyses.summary(name)}" for name in analyses.names())
+    analyse = commands.add_parser(
+        "analyse",
+        help="run a named analysis behind a finding of docs/ (list: analyse --help)",
+        description="Analyses behind the findings in docs/ (benchmark/analyses/<name>.py). "
+        "`python -m benchmark analyse <name> --help` shows an analysis's own options.",
+        epilog=f"analyses:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyse.add_argument("name", choices=analyses.names(), metavar="name", help="the analysis")
+    analyse.add_argument("args", nargs=argparse.REMAINDER, help="its own arguments")
+    analyse.set_defaults(func=_analyse)
     return parser
+
+
+def _analyse(args) -> None:
+    from benchmark import analyses
+
+    analyses.run(args.name, args.args)
 
 
 def _tasks(args) -> None:

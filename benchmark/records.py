@@ -162,6 +162,17 @@ def dataset_sizes(task: str, present=()) -> list[int]:
     return sorted(set(TASKS[task].dataset_sizes if task in TASKS else ()) | set(present))
 
 
+def load_metrics(folder: Path) -> pd.DataFrame:
+    """One run's metrics.csv, indexed by iteration (BC's, by validation: no iteration column)."""
+    path = store.metrics_path(Path(folder))
+    if not path.exists():
+        raise UserInputError(
+            f"{store.shown(path)} is missing; delete its run folder and run it again"
+        )
+    metrics = pd.read_csv(path)
+    return metrics.set_index("iteration") if "iteration" in metrics else metrics
+
+
 def load_curves(runs: pd.DataFrame) -> pd.DataFrame:
     """Per-iteration rows of the finished FEM/GTAL/GAIL runs (BC logs no returns): task,
     algorithm, n_traj, seed, iteration, env_steps, wall_s, normalized_return (from
@@ -169,7 +180,7 @@ def load_curves(runs: pd.DataFrame) -> pd.DataFrame:
     read from the folder the runs frame names."""
     frames = []
     for run in runs[runs["algorithm"] != "bc"].itertuples():
-        path = Path(run.folder) / "metrics.csv"
+        path = store.metrics_path(Path(run.folder))
         if not path.exists():
             continue
         metrics = pd.read_csv(path)

@@ -132,7 +132,7 @@ class _RunWatcher:
         store.write_progress(self.folder, done, self.total, metrics)
 
     def checkpoint(self, history: list[dict]) -> None:
-        store.write_csv(self.folder / "metrics.csv", history)
+        store.write_csv(store.metrics_path(self.folder), history)
 
     def close(self) -> None:
         self.bar.close()

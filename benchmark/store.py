@@ -165,7 +165,7 @@ def write_failure(folder: Path, text: str) -> None:
 
 def finish_record(folder: Path, metrics: list[dict], policy_state: dict, evaluation: dict) -> None:
     """The run's last files; eval.json last of all, since it marks the run as done."""
-    write_csv(folder / "metrics.csv", metrics)
+    write_csv(metrics_path(folder), metrics)
     save_torch(policy_state, folder / "policy.pt")
     write_json(folder / "eval.json", evaluation)
 
@@ -177,6 +177,16 @@ def read_record(folder: Path) -> tuple[dict, dict]:
             f"{shown(folder)} has eval.json but no config.json; delete the folder and run it again"
         )
     return read_json(folder / "config.json"), read_json(folder / "eval.json")
+
+
+def read_policy_state(folder: Path) -> dict:
+    """The final policy's weights of a done run."""
+    return load_torch(folder / "policy.pt")
+
+
+def metrics_path(folder: Path) -> Path:
+    """A run's per-iteration metrics (`benchmark.records.load_metrics` reads them)."""
+    return folder / "metrics.csv"
 
 
 def records_for(profile: str) -> Path:

@@ -1,0 +1,76 @@
+"""What several analyses share: finding a done run's record, its policy and its metrics."""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from algorithms.errors import UserInputError
+from algorithms.policies import Policy, make_policy
+from algorithms.rollout import env_spaces
+from benchmark import records, store
+from benchmark.tasks import Task
+
+
+def parser(name: str, doc: str) -> argparse.ArgumentParser:
+    """An analysis's parser: its module docstring as the description."""
+    return argparse.ArgumentParser(
+        prog=f"python -m benchmark analyse {name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_record_options(parser: argparse.ArgumentParser, profile: str = "standard") -> None:
+    parser.add_argument("--profile", default=profile, help=f"the runs' profile (default {profile})")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        help="records folder (default: results/runs where it holds the profile's runs, else the "
+        "suite's reference records in results/reference/runs)",
+    )
+
+
+def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:
+    """The folder of a done run of `args.profile` (in `args.runs`, else where the tables read)."""
+    runs = args.runs or store.records_for(args.profile)
+    folder = store.record_dir(runs, args.profile, task, algo, n_traj, seed)
+    if store.state(folder)[0] != "done":
+        raise UserInputError(
+            f"no finished run at {store.shown(folder)}; run it with `python -m benchmark run "
+            f"--task {task} --algo {algo} --n-traj {n_traj} --seed {seed} --profile "
+            f"{args.profile}`, or name another records folder with --runs"
+        )
+    return folder
+
+
+def parse_run(text: str) -> tuple[str, str, int, int]:
+    """`task/algo/nN` or `task/algo/nN/sS` -> (task, algo, N, S)."""
+    parts = text.strip("/").split("/")
+    try:
+        if len(parts) not in (3, 4) or not parts[2].startswith("n"):
+            raise ValueError
+        seed = int(parts[3].removeprefix("s")) if len(parts) == 4 else 0
+        return parts[0], parts[1], int(parts[2][1:]), seed
+    except ValueError:
+        raise UserInputError(
+            f"run {text!r}: write it as task/algo/nN or task/algo/nN/sS (e.g. hopper/gail/n4/s0)"
+        ) from None
+
+
+def load_policy(folder: Path, task: Task) -> Policy:
+    """A run's final policy (`policy.pt`), ready for `actor(rng)`."""
+    policy = make_policy(*env_spaces(task.env_id))
+    policy.load_state_dict(store.read_policy_state(folder))
+    return policy
+
+
+def metrics(folder: Path) -> pd.DataFrame:
+    """A run's metrics.csv, indexed by iteration (BC: by validation)."""
+    return records.load_metrics(folder)
+
+
+def normalize(folder: Path, mean_return: float) -> float:
+    """A return on the scale of the run's own record (its dataset's expert and random scores)."""
+    config, _ = store.read_record(folder)
+    return records.normalize(mean_return, config["expert_score"], config["random_score"])

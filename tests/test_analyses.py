@@ -1,0 +1,179 @@
+"""Every analysis of benchmark/analyses/ on its committed inputs (the reference records, the
+committed experts and datasets) or a tiny budget: what it prints, not the numbers a future expert
+or dataset will change."""
+
+import json
+import re
+
+import pytest
+
+from benchmark import analyses, store
+from benchmark.__main__ import main
+
+REFERENCE = str(store.REFERENCE_DIR / "runs")
+NUMBER = r"-?\d+\.\d+"
+
+
+def analyse(capsys, name: str, *args: str) -> list[str]:
+    assert main(["analyse", name, *args]) == 0
+    return capsys.readouterr().out.strip().splitlines()
+
+
+def recorded(run: str) -> dict:
+    return json.loads((store.REFERENCE_DIR / "runs" / "standard" / run / "eval.json").read_text())
+
+
+def test_every_analysis_has_a_docstring_a_main_and_a_test():
+    source = open(__file__).read()
+    for name in analyses.names():
+        assert analyses.summary(name), name
+        assert f'"{name}"' in source, f"{name} has no test here"
+
+
+def test_the_help_lists_every_analysis(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyse", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in analyses.names())
+
+
+def test_batch_returns(capsys):
+    lines = analyse(
+        capsys,
+        "batch_returns",
+        "walker/fem/n18",
+        "walker/fem/n11",
+        "--at",
+        "200",
+        "300",
+        "--span-from",
+        "40",
+        "--runs",
+        REFERENCE,
+    )
+    assert len(lines) == 2
+    assert re.fullmatch(
+        rf"walker/fem/n18/s0: at 200: {NUMBER}, at 300: {NUMBER}, from 40 on: {NUMBER} to {NUMBER}",
+        lines[0],
+    )
+
+
+def test_discriminator(capsys):
+    lines = analyse(
+        capsys, "discriminator", "--task", "humanoid", "--at", "60", "180", "--runs", REFERENCE
+    )
+    assert [line.split(":")[0] for line in lines] == [
+        f"humanoid/gail/n{n}/s0" for n in (80, 160, 240)
+    ]
+    accuracy = re.search(rf"lowest ({NUMBER}), median ({NUMBER})", lines[0])
+    assert 0 <= float(accuracy[1]) <= float(accuracy[2]) <= 1
+    assert re.search(rf"\(at 60: {NUMBER}, at 180: {NUMBER}\)$", lines[0])
+
+
+def test_eval_returns_reads_the_record(capsys):
+    (line,) = analyse(capsys, "eval_returns", "mountaincar/gail/n1/s1", "--runs", REFERENCE)
+    mean = float(re.search(rf"mean ({NUMBER})", line)[1])
+    assert mean == pytest.approx(recorded("mountaincar/gail/n1/s1")["mean_return"], abs=0.05)
+    assert line.startswith("mountaincar/gail/n1/s1: 50 episodes")
+
+
+def test_expert_episodes(capsys):
+    lines = analyse(capsys, "expert_episodes", "--task", "ant", "--below", "3000")
+    assert re.fullmatch(
+        r"ant dataset: \d+ trajectories, \d+ last the time limit \(1000 steps\); "
+        r"lowest returns -?\d+, -?\d+",
+        lines[0],
+    )
+    assert re.fullmatch(
+        rf"ant expert card, stochastic: 50 episodes, mean {NUMBER}, \d+ below 3000", lines[1]
+    )
+
+
+def test_observation_range(capsys):
+    (line,) = analyse(capsys, "observation_range", "--task", "cartpole", "--column", "0")
+    low, high = map(float, re.search(rf"lowest ({NUMBER}), highest ({NUMBER})$", line).groups())
+    assert -2.4 <= low <= high <= 2.4  # the track's edges
+
+
+def test_bc_validation(capsys):
+    (line,) = analyse(
+        capsys, "bc_validation", "--task", "hopper", "--sizes", "4", "--runs", REFERENCE
+    )
+    assert re.fullmatch(
+        rf"hopper/bc/n4/s0: best validation score {NUMBER} at step \d+ \(last {NUMBER} at step "
+        rf"10000\); expert actions' variance, summed {NUMBER}",
+        line,
+    )
+
+
+def test_reevaluate_agrees_exactly_on_classic_control(capsys):
+    (line,) = analyse(capsys, "reevaluate", "cartpole/bc/n1", "--stochastic", "--runs", REFERENCE)
+    new, old = re.search(rf"new ({NUMBER}), recorded ({NUMBER})", line).groups()
+    assert new == old == f"{recorded('cartpole/bc/n1/s0')['mean_return']:.2f}"
+    assert re.search(rf"; stochastic {NUMBER} \({NUMBER}\)$", line)
+
+
+def test_standstill(capsys):
+    (line,) = analyse(capsys, "standstill", "hopper/gail/n4", "--runs", REFERENCE)
+    assert re.fullmatch(
+        rf"hopper/gail/n4/s0: \d+ steps, return {NUMBER}, moved {NUMBER} along x", line
+    )
+
+
+def test_constant_inputs(capsys):
+    (line,) = analyse(
+        capsys, "constant_inputs", "hopper/bc/n4", "--episodes", "2", "--runs", REFERENCE
+    )
+    assert re.fullmatch(
+        rf"hopper/bc/n4/s0: \d+ of 11 observation columns constant; normalised {NUMBER} as it is, "
+        rf"{NUMBER} with them held",
+        line,
+    )
+
+
+def test_bc_snapshots_retrains_at_the_profiles_budget(capsys):
+    lines = analyse(
+        capsys,
+        "bc_snapshots",
+        "--task",
+        "cartpole",
+        "--seeds",
+        "0",
+        "--profile",
+        "smoke",
+        "--episodes",
+        "2",
+    )
+    assert lines[0].startswith("cartpole, BC with 1 trajectories")
+    assert re.fullmatch(
+        rf"seed 0: \d+ pairs to train, \d+ to validate; best snapshot at step \d+: {NUMBER} "
+        rf"\({NUMBER}\); last: {NUMBER} \({NUMBER}\)",
+        lines[1],
+    )
+
+
+def test_trpo_budget(capsys, tmp_path):
+    (line,) = analyse(
+        capsys,
+        "trpo_budget",
+        "--task",
+        "cartpole",
+        "--iterations",
+        "2",
+        "--pairs",
+        "500",
+        "--out",
+        str(tmp_path),
+    )
+    assert re.fullmatch(
+        rf"cartpole: TRPO on the task's reward, 2 iterations of 500 pairs: [\d,]+ env steps, last "
+        rf"batch return {NUMBER} \(normalised {NUMBER}\)",
+        line,
+    )
+
+
+def test_a_run_that_is_not_there_is_one_line(capsys, tmp_path):
+    assert main(["analyse", "eval_returns", "hopper/gail/n4", "--runs", str(tmp_path)]) == 2
+    assert "no finished run at" in capsys.readouterr().err
+    assert main(["analyse", "eval_returns", "hopper/gail", "--runs", REFERENCE]) == 2
+    assert "write it as task/algo/nN" in capsys.readouterr().err

@@ -6,7 +6,7 @@ are within `TOLERANCE`. Why 0.25: on the same machine the same seed gives the sa
 difference there is a bug (the verdict is then "identical" or "differs"); on another machine the
 floating-point sums of other CPU kernels make a run another draw of the same method, and draws
 differ by the method's seed spread. Measured on the reference's standard profile (`python -m
-benchmark analyse seed-spread`): the standard deviation over 3 seeds of a classic-control cell
+benchmark analyse seed_spread`): the standard deviation over 3 seeds of a classic-control cell
 has median 0.008, 90th percentile 0.05 and maximum 0.125 (normalised); twice the largest is 0.25.
 MuJoCo cells have one seed and may spread more (Hopper's GAIL at the quick budget ended at 1.007
 on one thread and 0.695 on two): a "differs" there is a flag to look at, not a verdict on the

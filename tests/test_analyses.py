@@ -31,8 +31,7 @@ def test_every_analysis_has_a_docstring_a_main_and_a_test():
 
 
 def test_the_help_lists_every_analysis(capsys):
-    with pytest.raises(SystemExit):
-        main(["analyse", "--help"])
+    assert main(["analyse", "--help"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in analyses.names())
 
@@ -177,3 +176,14 @@ def test_a_run_that_is_not_there_is_one_line(capsys, tmp_path):
     assert "no finished run at" in capsys.readouterr().err
     assert main(["analyse", "eval_returns", "hopper/gail", "--runs", REFERENCE]) == 2
     assert "write it as task/algo/nN" in capsys.readouterr().err
+
+
+def test_seed_spread(capsys):
+    (line,) = analyse(capsys, "seed_spread", "--profile", "standard", "--runs", REFERENCE)
+    assert re.fullmatch(
+        rf"profile standard: \d+ cells with 3-3 seeds; .* median {NUMBER}, 90th percentile "
+        rf"{NUMBER}, largest {NUMBER} \(\w+/\w+/n\d+\)",
+        line,
+    )
+    (line,) = analyse(capsys, "seed_spread", "--profile", "quick", "--runs", REFERENCE)
+    assert line == "profile quick: no cell has more than one seed"

@@ -115,6 +115,14 @@ KEEP_MEAN_NOTE = (
     "its mean network is kept and its log-std set to the paper's per-dimension values."
 )
 
+NOTES = {
+    "reacher": (
+        "Kept as trained: a GaussianPolicy of the learners' family whose log-std TRPO learned, "
+        "as the paper's experts' was; the paper gives no Reacher log-std to set instead."
+    )
+}
+"""Why a task's expert is as it is, for its card (distilled recipes carry their own note)."""
+
 RECIPES: dict[str, TRPOExpertConfig | SACConfig | DistilledExpertConfig] = {
     "cartpole": TRPOExpertConfig(
         iterations=25, pairs_per_iteration=5_000, reward_bonus="cartpole_centred"
@@ -123,8 +131,6 @@ RECIPES: dict[str, TRPOExpertConfig | SACConfig | DistilledExpertConfig] = {
     "mountaincar": TRPOExpertConfig(
         iterations=100, pairs_per_iteration=5_000, reward_bonus="mountaincar_speed"
     ),
-    # Kept as trained: of the learners' family, its log-std learned by TRPO as the paper's
-    # experts' were; the paper gives no Reacher log-std to set instead.
     "reacher": TRPOExpertConfig(iterations=100, pairs_per_iteration=50_000),
     "hopper": DistilledExpertConfig(
         teacher=TRPOExpertConfig(iterations=150, pairs_per_iteration=50_000),
@@ -442,6 +448,8 @@ def save_expert(policy, history: list, task: Task, recipe, out_dir: Path, seed: 
             "log_std": [round(x, 4) for x in log_std],
             "mean_log_std": round(float(np.mean(log_std)), 4),
         }
+    if task.name in NOTES:
+        card["note"] = NOTES[task.name]
     if isinstance(recipe, DistilledExpertConfig):
         card |= distilled_card(recipe, history, out_dir)
     if algorithm == "sac":

@@ -22,7 +22,7 @@ import torch
 
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
-from algorithms.policies import GaussianPolicy, make_policy
+from algorithms.policies import GaussianPolicy, Policy, make_policy
 from algorithms.rollout import Sampler, derived_seed, env_spaces
 from algorithms.trpo import TRPOConfig, ValueFunction, fit_value, improve_policy
 
@@ -110,9 +110,10 @@ class ImitationLoop:
         cfg: LoopConfig,
         seed: int,
         num_threads: int | None = None,
+        policy: Policy | None = None,
     ):
         """`num_threads`: the simulator's threads (default: one per core); results do not
-        depend on it."""
+        depend on it. `policy`: start from it instead of a fresh one (an expert's fine-tuning)."""
         self.env_id, self.cfg, self.seed, self.num_threads = env_id, cfg, seed, num_threads
         obs_dim, action_space = env_spaces(env_id)
         self.bounds = (
@@ -124,7 +125,7 @@ class ImitationLoop:
         torch.manual_seed(seed + 1)
         self.reward_model = make_reward(expert, action_space, ends_on_success, seed)
         torch.manual_seed(seed)
-        self.policy = make_policy(obs_dim, action_space)
+        self.policy = policy or make_policy(obs_dim, action_space)
         self.value_fn = ValueFunction(obs_dim, time_limit)
         # The paper starts the standardisers from the expert data, then folds in every batch.
         if expert is not None:

@@ -246,7 +246,7 @@ def _expert_train(args) -> None:
     from dataclasses import replace
 
     from algorithms.sac import SACConfig
-    from benchmark.experts import RECIPES, save_expert, train_expert
+    from benchmark.experts import RECIPES, DistilledExpertConfig, save_expert, train_expert
     from benchmark.tasks import get_task
 
     task = get_task(args.task)
@@ -258,7 +258,7 @@ def _expert_train(args) -> None:
     recipe = RECIPES[task.name]
     if isinstance(recipe, SACConfig):
         recipe = replace(recipe, total_steps=args.steps or recipe.total_steps)
-    else:
+    elif not isinstance(recipe, DistilledExpertConfig):
         recipe = replace(
             recipe,
             iterations=args.iterations or recipe.iterations,

@@ -42,7 +42,7 @@ from benchmark.records import (  # noqa: E402
 from benchmark.statistics import comparison_table  # noqa: E402
 from benchmark.tasks import TASKS  # noqa: E402
 
-FIGURES_DIR = Path("results/figures")
+FIGURES_DIR = store.RESULTS_DIR / "figures"
 LINESTYLES = ("-", "--", "-.", (0, (1, 1)), (0, (5, 1, 1, 1, 1, 1)))
 MAX_COLUMNS = 5
 X_LABELS = {"env_steps": "environment steps", "wall_s": "training wall-clock seconds"}

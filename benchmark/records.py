@@ -28,7 +28,7 @@ from algorithms.registry import LEARNERS
 from benchmark import store
 from benchmark.tasks import TASKS
 
-RUNS_DIR = Path("results/runs")
+RUNS_DIR = store.RUNS_DIR
 REFERENCE_PATH = Path(__file__).with_name("reference_results.tsv")
 CURVE_COLUMNS = [
     "task",

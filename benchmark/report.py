@@ -18,7 +18,7 @@ from benchmark import store
 from benchmark.records import RUNS_DIR, algorithm_labels, load_reference, load_runs, order_keys
 from benchmark.statistics import BOOTSTRAP_REPS, comparison_table, statistics_table
 
-TABLES_DIR = Path("results/tables")
+TABLES_DIR = store.RESULTS_DIR / "tables"
 _MISSING = "—"
 
 # --------------------------------------------------------------------------------------------

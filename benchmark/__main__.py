@@ -143,13 +143,16 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--steps", type=int, default=150_000, help="sampler steps to time")
     rollout.add_argument("--rounds", type=int, default=5)
     rollout.set_defaults(func=_bench_rollout)
-    tte = which.add_parser("time-to-expert", help="GAIL: env steps and seconds to 0.9 normalised")
+    tte = which.add_parser(
+        "time-to-expert", help="a learner's env steps and seconds to 0.9 normalised"
+    )
     tte.add_argument("--task", default="Hopper-v5")
     tte.add_argument("--n-traj", type=int, default=4)
     tte.add_argument("--profile", default="quick", help=PROFILE_HELP)
     tte.add_argument("--threshold", type=float, default=0.9)
     tte.add_argument("--eval-every", type=int, default=5, help="iterations between evaluations")
     tte.add_argument("--seed", type=int, default=0)
+    tte.add_argument("--algo", default="gail", help="a learner, or a variant the profile names")
     tte.set_defaults(func=_bench_time_to_expert)
     speed = which.add_parser(
         "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
@@ -421,7 +424,13 @@ def _bench_time_to_expert(args) -> None:
     from benchmark.bench import time_to_expert
 
     result = time_to_expert(
-        args.task, args.n_traj, args.profile, args.threshold, args.eval_every, seed=args.seed
+        args.task,
+        args.n_traj,
+        args.profile,
+        args.threshold,
+        args.eval_every,
+        seed=args.seed,
+        algo=args.algo,
     )
     print(json.dumps(result))
 

@@ -36,8 +36,9 @@ class AIRLConfig:
     """Parallel environments of the sampler (only the speed depends on it)."""
     disc_lr: float = 1e-3
     """Adam's learning rate for g and h (imitation's default: Adam's own 1e-3)."""
-    disc_updates: int = 16
-    """Discriminator steps per round (imitation's tuned Hopper AIRL: 16)."""
+    disc_updates: int = 1
+    """Discriminator steps per round (imitation's tuned Hopper AIRL: 16; 1 as `gail_ppo`,
+    where more let D win at once on the paper's subsampled pairs; not measured for AIRL)."""
     disc_minibatch: int = 512
     """Expert pairs per discriminator step, and as many policy pairs (imitation's tuned Hopper
     AIRL: 2,048; 512 because a few trajectories hold only about 200 pairs)."""

@@ -37,10 +37,11 @@ class PPOConfig:
     clip: float = 0.2
     """Probability ratios outside [1 - clip, 1 + clip] stop pulling (stable-baselines3's
     clip_range; imitation's tuned Hopper: 0.1)."""
-    gamma: float = 0.99
-    """Discount (stable-baselines3; imitation's tuned MuJoCo: 0.995)."""
-    lam: float = 0.95
-    """GAE lambda (stable-baselines3's gae_lambda; imitation's tuned MuJoCo: 0.98)."""
+    gamma: float = 0.995
+    """Discount (imitation's tuned MuJoCo GAIL and AIRL; stable-baselines3: 0.99, which learned
+    Hopper more slowly here)."""
+    lam: float = 0.98
+    """GAE lambda (imitation's tuned MuJoCo GAIL and AIRL; stable-baselines3's: 0.95)."""
     entropy_coef: float = 0.0
     """Weight of the policy's entropy in the loss (stable-baselines3's ent_coef)."""
     value_coef: float = 0.5

@@ -45,7 +45,8 @@ TRANSITION_FIELDS = ("obs", "actions", "next_obs", "terminal")
 @dataclass(frozen=True)
 class GAILPPOConfig:
     iterations: int = 250
-    """Rounds (sample, PPO update, discriminator steps); 250 x 4,096 pairs is about 1M steps."""
+    """Rounds (sample, PPO update, discriminator steps): at least 250 x 4,096 = 1M env steps;
+    more, since episodes are whole (Hopper near the expert: about 8,000 a round, 8 envs)."""
     pairs_per_iteration: int = 4_096
     """Pairs per round, whole episodes (imitation's tuned Hopper GAIL: 4,096)."""
     num_envs: int = 8

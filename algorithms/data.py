@@ -78,6 +78,23 @@ class Trajectories:
         return np.arange(self.num_steps) - np.repeat(self.starts, self.lengths)
 
     @property
+    def next_obs(self) -> np.ndarray:
+        """(N, obs_dim) the observation after each row's action: the next row's within an
+        episode, `final_obs` after its last step."""
+        following = np.empty_like(self.obs)
+        following[:-1] = self.obs[1:]
+        following[np.cumsum(self.lengths) - 1] = self.final_obs
+        return following
+
+    @property
+    def terminal(self) -> np.ndarray:
+        """(N,) True on the last row of an episode that the MDP ended (no state follows it; a
+        truncated episode's last row is not terminal: its state has a future)."""
+        flags = np.zeros(self.num_steps, bool)
+        flags[np.cumsum(self.lengths)[self.terminated] - 1] = True
+        return flags
+
+    @property
     def episode_returns(self) -> np.ndarray:
         return np.add.reduceat(self.rewards, self.starts) if self.num_episodes else np.zeros(0)
 
@@ -105,6 +122,11 @@ class Pairs:
     """(M, obs_dim) float32."""
     actions: np.ndarray
     """(M, act_dim) float32, or (M,) int64."""
+    next_obs: np.ndarray | None = None
+    """(M, obs_dim) the observation after each pair's action, where the dataset keeps whole
+    episodes (AIRL needs it); None where it keeps only the subsampled pairs."""
+    terminal: np.ndarray | None = None
+    """(M,) bool: the MDP ended the episode after this pair; given with `next_obs`."""
 
     def __post_init__(self):
         if self.obs.ndim != 2 or len(self.actions) != len(self.obs):
@@ -112,6 +134,23 @@ class Pairs:
                 f"pairs: obs {self.obs.shape} and actions {self.actions.shape} must have one row "
                 "per pair; the data is corrupt or mismatched"
             )
+        if (self.next_obs is None) != (self.terminal is None) or (
+            self.next_obs is not None
+            and (self.next_obs.shape != self.obs.shape or self.terminal.shape != (len(self),))
+        ):
+            raise UserInputError(
+                "pairs: next_obs and terminal come together, one row per pair with obs's shape; "
+                "the data is corrupt or mismatched"
+            )
+
+    def head(self, rows: int) -> "Pairs":
+        """The first `rows` pairs."""
+        tail = (
+            {}
+            if self.next_obs is None
+            else {"next_obs": self.next_obs[:rows], "terminal": self.terminal[:rows]}
+        )
+        return Pairs(obs=self.obs[:rows], actions=self.actions[:rows], **tail)
 
     def __len__(self) -> int:
         return len(self.obs)
@@ -147,4 +186,9 @@ def subsample(trajectories: Trajectories, every: int, offsets: np.ndarray) -> Pa
     # Steps before the offset give a negative difference, which is never a multiple of `every`
     # here because offsets are below `every`.
     keep = (trajectories.timesteps - np.repeat(offsets, trajectories.lengths)) % every == 0
-    return Pairs(obs=trajectories.obs[keep], actions=trajectories.actions[keep])
+    return Pairs(
+        obs=trajectories.obs[keep],
+        actions=trajectories.actions[keep],
+        next_obs=trajectories.next_obs[keep],
+        terminal=trajectories.terminal[keep],
+    )

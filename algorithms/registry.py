@@ -6,6 +6,9 @@ A learner is a frozen config dataclass (every field settable from a profile, see
 `iteration`, `iterations`, `iterate() -> metrics`, `final_policy()`, `state_dict()` and
 `load_state_dict()`; the harness checkpoints and resumes every trainer the same way.
 
+An interactive learner (DAgger) also queries the task's expert policy: its entry says so
+(`needs_expert_policy`), and the harness passes that policy to `make` as `expert_policy=`.
+
 To add a learner: write `algorithms/<name>.py` with its config and trainer (a method that only
 brings a reward model can reuse `ImitationLoop`, as FEM, GTAL and GAIL do), then add one
 `Learner(...)` below.
@@ -18,7 +21,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from algorithms import bc, fem, gail, gtal
+from algorithms import airl, bc, dagger, fem, gail, gail_ppo, gtal
 from algorithms.data import Pairs
 from algorithms.imitation import ImitationLoop
 from algorithms.policies import make_policy
@@ -42,11 +45,16 @@ class Learner:
     config: type
     """A frozen dataclass with a default for every field."""
     make: Callable[[EnvSpec, Pairs, object, int, int | None], object]
-    """(task, expert pairs, config, seed, simulator threads) -> trainer."""
+    """(task, expert pairs, config, seed, simulator threads) -> trainer; with
+    `expert_policy=` too where `needs_expert_policy`."""
     budget: dict[str, str] = field(default_factory=dict)
     """Which config field each of a profile's budget entries sets (dotted path)."""
     group: str = "paper"
-    """The paper's methods, or "modern"; tables and statistics keep groups apart."""
+    """The paper's methods; "modern" (today's learners from demonstrations alone); or
+    "interactive" (learners that query the expert). Only "paper" joins the default grid."""
+    needs_expert_policy: bool = False
+    """The learner queries the task's expert policy during training (DAgger): the harness loads
+    the committed expert and passes it as `expert_policy=`."""
 
 
 def _bc(task: EnvSpec, expert: Pairs, cfg: bc.BCConfig, seed: int, num_threads=None):
@@ -54,6 +62,15 @@ def _bc(task: EnvSpec, expert: Pairs, cfg: bc.BCConfig, seed: int, num_threads=N
     torch.manual_seed(seed)
     policy = make_policy(obs_dim, action_space)
     return bc.BCTrainer(policy, expert, cfg, np.random.default_rng(seed))
+
+
+def _dagger(
+    task: EnvSpec, expert: Pairs, cfg, seed: int, num_threads=None, *, expert_policy
+) -> dagger.DAggerTrainer:
+    obs_dim, action_space = env_spaces(task.env_id)
+    torch.manual_seed(seed)
+    policy = make_policy(obs_dim, action_space)
+    return dagger.DAggerTrainer(task.env_id, policy, expert, expert_policy, cfg, seed, num_threads)
 
 
 def reward_learner(reward_class) -> Callable:
@@ -79,6 +96,14 @@ def reward_learner(reward_class) -> Callable:
 
 LOOP_BUDGET = {"iterations": "loop.iterations", "pairs_per_iteration": "loop.pairs_per_iteration"}
 BC_BUDGET = {"bc_steps": "steps", "bc_validate_every": "validate_every"}
+PPO_BUDGET = {"iterations": "iterations", "pairs_per_iteration": "pairs_per_iteration"}
+# DAgger: BC's budget for its BC phase, and the loop's pairs per iteration for each round's
+# learner steps; the number of rounds is its own setting (`rounds`).
+DAGGER_BUDGET = {
+    "bc_steps": "bc.steps",
+    "bc_validate_every": "bc.validate_every",
+    "pairs_per_iteration": "pairs_per_round",
+}
 
 LEARNERS: dict[str, Learner] = {
     learner.name: learner
@@ -87,5 +112,23 @@ LEARNERS: dict[str, Learner] = {
         Learner("fem", "FEM", fem.FEMConfig, reward_learner(fem.FEMReward), LOOP_BUDGET),
         Learner("gtal", "GTAL", gtal.GTALConfig, reward_learner(gtal.GTALReward), LOOP_BUDGET),
         Learner("gail", "GAIL", gail.GAILConfig, reward_learner(gail.GAILReward), LOOP_BUDGET),
+        Learner(
+            "gail_ppo",
+            "GAIL (PPO)",
+            gail_ppo.GAILPPOConfig,
+            gail_ppo.make,
+            PPO_BUDGET,
+            group="modern",
+        ),
+        Learner("airl", "AIRL", airl.AIRLConfig, airl.make, PPO_BUDGET, group="modern"),
+        Learner(
+            "dagger",
+            "DAgger",
+            dagger.DAggerConfig,
+            _dagger,
+            DAGGER_BUDGET,
+            group="interactive",
+            needs_expert_policy=True,
+        ),
     ]
 }

@@ -176,7 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--steps", type=_count(1), default=150_000, help="sampler steps to time")
     rollout.add_argument("--rounds", type=_count(1), default=5)
     rollout.set_defaults(func=_bench_rollout)
-    tte = which.add_parser("time-to-expert", help="GAIL: env steps and seconds to 0.9 normalised")
+    tte = which.add_parser(
+        "time-to-expert", help="a learner's env steps and seconds to 0.9 normalised"
+    )
     tte.add_argument("--task", default="Hopper-v5")
     tte.add_argument("--n-traj", type=_count(1), default=4)
     tte.add_argument("--profile", default="quick", help=PROFILE_HELP)
@@ -185,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "--eval-every", type=_count(1), default=5, help="iterations between evaluations"
     )
     tte.add_argument("--seed", type=_count(0), default=0)
+    tte.add_argument("--algo", default="gail", help="a learner, or a variant the profile names")
     tte.set_defaults(func=_bench_time_to_expert)
     speed = which.add_parser(
         "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
@@ -495,7 +498,13 @@ def _bench_time_to_expert(args) -> None:
     from benchmark.bench import time_to_expert
 
     result = time_to_expert(
-        args.task, args.n_traj, args.profile, args.threshold, args.eval_every, seed=args.seed
+        args.task,
+        args.n_traj,
+        args.profile,
+        args.threshold,
+        args.eval_every,
+        seed=args.seed,
+        algo=args.algo,
     )
     print(json.dumps(result))
 

@@ -165,7 +165,7 @@ class ExpertDataset:
                 f"holds {len(self.pairs_per_trajectory)}"
             )
         rows = self.pairs_per_trajectory[:num_trajectories].sum()
-        return Pairs(obs=self.pairs.obs[:rows], actions=self.pairs.actions[:rows])
+        return self.pairs.head(rows)
 
 
 def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset:

@@ -4,6 +4,7 @@ The record's layout and its files belong to `benchmark.store`; the training loop
 checkpoints and resume, to `benchmark.training`; the learner to `algorithms.registry`.
 """
 
+import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from benchmark import store, tracking
-from benchmark.datasets import DATASETS_DIR, load_dataset
-from benchmark.experts import evaluate
+from benchmark.datasets import DATASETS_DIR, EXPERTS_DIR, load_dataset
+from benchmark.experts import evaluate, load_expert
 from benchmark.profiles import Profile
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
@@ -23,8 +24,9 @@ EVAL_EPISODES = 50
 
 
 def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile, dataset) -> dict:
-    """Everything that determines the run, and its provenance."""
-    return {
+    """Everything that determines the run, and its provenance (an interactive learner's also
+    names the expert policy it queried, by its file's digest)."""
+    config = {
         "task": task.name,
         "env_id": task.env_id,
         "algo": algo,
@@ -41,6 +43,19 @@ def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile,
         "code_version": code_version(),
         "versions": versions(),
     }
+    if profile.learner(algo).needs_expert_policy:
+        config["expert_policy_sha256"] = expert_policy_digest(task)
+    return config
+
+
+def expert_policy_digest(task: Task) -> str:
+    path = EXPERTS_DIR / task.name / "expert.pt"
+    if not path.exists():
+        raise UserInputError(
+            f"no expert policy for {task.name} at {path}, which an interactive learner queries; "
+            f"train it with `python -m benchmark expert train --task {task.name}`"
+        )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def run(
@@ -83,8 +98,7 @@ def run(
     watcher = _RunWatcher(folder, label, show_progress, tracker, dataset)
     try:
         with single_threaded():
-            make = profile.learner(algo).make
-            trainer = make(task, expert, profile.config(algo, task), seed, num_threads)
+            trainer = make_trainer(task, algo, expert, seed, profile, num_threads)
             history, cpu_s = train(
                 trainer, store.checkpoint_path(folder), checkpoint_every, watcher
             )
@@ -103,6 +117,14 @@ def run(
         tracker.finish()
         watcher.close()
     return result
+
+
+def make_trainer(task: Task, algo: str, expert, seed: int, profile: Profile, num_threads=None):
+    """The learner's trainer for one run; an interactive learner (DAgger) also gets the task's
+    committed expert policy to query."""
+    learner = profile.learner(algo)
+    extra = {"expert_policy": load_expert(task)} if learner.needs_expert_policy else {}
+    return learner.make(task, expert, profile.config(algo, task), seed, num_threads, **extra)
 
 
 class _RunWatcher:

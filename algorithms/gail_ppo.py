@@ -1,0 +1,255 @@
+"""GAIL as today's libraries run it (HumanCompatibleAI/imitation's adversarial trainer): the
+paper's discriminator and reward, trained the modern way, with a PPO generator.
+
+What differs from `gail.py` (the paper's GAIL), and why:
+- the generator is PPO (`ppo.py`: clipped surrogate, several epochs of minibatches, GAE
+  bootstrapped at time-limit cuts), not one TRPO step per batch;
+- the discriminator takes several Adam steps per round on minibatches of expert pairs against
+  a buffer of the policy's recent pairs (not one step on the last batch only), so it follows
+  the policy without forgetting the pairs of a few batches ago;
+- the learned reward is divided by its running standard deviation, so PPO's step sizes need
+  not follow the discriminator's confidence (imitation normalises its reward net's output).
+
+The policy is the paper's (`policies.py`: 100-100 tanh, Gaussian or softmax), so that the
+comparison with `gail` is about the training method. `AdversarialPPO` is the loop; AIRL
+(`airl.py`) brings another discriminator to it.
+
+One iteration:
+  1. sample whole episodes until at least `pairs_per_iteration` pairs (environments seeded by
+     (seed, iteration));
+  2. reward them with the discriminator, divided by the running std of its rewards;
+  3. one PPO update (policy and value);
+  4. add the batch to the buffer; `disc_updates` Adam steps of the discriminator, each on
+     `disc_minibatch` expert pairs and as many buffer pairs, both drawn with replacement.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from algorithms.data import Pairs, Trajectories
+from algorithms.errors import UserInputError
+from algorithms.gail import REWARD_FORMS, Discriminator
+from algorithms.policies import Standardizer, make_policy
+from algorithms.ppo import PPOConfig, ValueNet
+from algorithms.ppo import update as ppo_update
+from algorithms.rollout import Sampler, derived_seed, env_spaces
+
+TRANSITION_FIELDS = ("obs", "actions", "next_obs", "terminal")
+
+
+@dataclass(frozen=True)
+class GAILPPOConfig:
+    iterations: int = 250
+    """Rounds (sample, PPO update, discriminator steps): at least 250 x 4,096 = 1M env steps;
+    more, since episodes are whole (Hopper near the expert: about 8,000 a round, 8 envs)."""
+    pairs_per_iteration: int = 4_096
+    """Pairs per round, whole episodes (imitation's tuned Hopper GAIL: 4,096)."""
+    num_envs: int = 8
+    """Parallel environments of the sampler (only the speed depends on it)."""
+    disc_lr: float = 1e-3
+    """Adam's learning rate for the discriminator (imitation's default: Adam's own 1e-3)."""
+    disc_updates: int = 1
+    """Discriminator steps per round (imitation's tuned Hopper GAIL: 8, with whole expert
+    episodes; on the paper's ~50 pairs per trajectory, 8 let D separate the expert's 200 pairs
+    of Hopper n4 at once and the reward went flat: 0.02 normalised after 136k env steps, against
+    0.18 with 1 step, the paper's count per iteration)."""
+    disc_minibatch: int = 128
+    """Expert pairs per discriminator step, and as many policy pairs (imitation's tuned Hopper
+    GAIL demo_batch_size: 128)."""
+    buffer_pairs: int = 4_096
+    """The policy's most recent pairs that the discriminator learns from (imitation's tuned
+    Hopper GAIL gen_replay_buffer_capacity: 4,096)."""
+    reward: str = "auto"
+    """"-log(1-D)", "log(D)", or "auto": log(D) where reaching the goal ends the episode (as
+    `gail.py`, for the same reason)."""
+    ppo: PPOConfig = PPOConfig()
+
+    def __post_init__(self):
+        if self.reward not in REWARD_FORMS:
+            raise UserInputError(
+                f"reward = {self.reward!r}; expected one of {', '.join(REWARD_FORMS)}"
+            )
+
+
+class GAILDiscriminator(torch.nn.Module):
+    """The paper's discriminator (`gail.Discriminator`) behind the interface of the loop:
+    `logits(transitions, log_pi)` = log D / (1 - D), `reward(logits)`."""
+
+    def __init__(self, expert: Pairs, action_space, ends_on_success: bool, cfg: GAILPPOConfig):
+        super().__init__()
+        n_actions = int(action_space.n) if hasattr(action_space, "n") else None
+        act_dim = 1 if n_actions else int(np.prod(action_space.shape))
+        self.inner = Discriminator(expert.obs.shape[1], act_dim, n_actions)
+        self.inner.update_standardizer(expert.obs, expert.actions)
+        self.log_d = cfg.reward == "log(D)" or (cfg.reward == "auto" and ends_on_success)
+
+    def logits(self, t: dict[str, torch.Tensor], log_pi: torch.Tensor) -> torch.Tensor:
+        return self.inner.logits(t["obs"], t["actions"])
+
+    def reward(self, logits: torch.Tensor) -> torch.Tensor:
+        return -F.softplus(-logits) if self.log_d else F.softplus(logits)  # log D, -log(1 - D)
+
+    def update_standardizer(self, batch: Trajectories) -> None:
+        self.inner.update_standardizer(batch.obs, batch.actions)
+
+
+def transitions(source: Trajectories | Pairs, rows=slice(None)) -> dict[str, torch.Tensor]:
+    """(s, a, s', terminal) of some rows, as tensors (s' and terminal where the source has them:
+    expert pairs kept without whole episodes do not)."""
+    present = [name for name in TRANSITION_FIELDS if getattr(source, name) is not None]
+    return {name: torch.as_tensor(getattr(source, name)[rows]) for name in present}
+
+
+class AdversarialPPO:
+    """The trainer of one run: `make_discriminator(expert, action_space)` builds the method's
+    discriminator (a module with `logits`, `reward` and `update_standardizer`)."""
+
+    def __init__(
+        self,
+        env_id: str,
+        expert: Pairs,
+        make_discriminator: Callable,
+        cfg,
+        seed: int,
+        num_threads: int | None = None,
+    ):
+        self.env_id, self.cfg, self.seed, self.num_threads = env_id, cfg, seed, num_threads
+        obs_dim, action_space = env_spaces(env_id)
+        self.expert = expert
+        torch.manual_seed(seed + 1)
+        self.discriminator = make_discriminator(expert, action_space)
+        torch.manual_seed(seed)
+        self.policy = make_policy(obs_dim, action_space)
+        self.value_fn = ValueNet(obs_dim)
+        # As the paper's learners: the standardisers start from the expert's observations.
+        self.policy.obs_norm.update(expert.obs)
+        self.value_fn.obs_norm.update(expert.obs)
+        self.reward_norm = Standardizer(1, clip=float("inf"))
+        self.optimizer = torch.optim.Adam(
+            [*self.policy.parameters(), *self.value_fn.net.parameters()], lr=cfg.ppo.lr
+        )
+        self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.disc_lr)
+        self.buffer = {name: np.zeros((0,)) for name in TRANSITION_FIELDS}
+        self.rng = np.random.default_rng(seed)
+        self.iteration, self.env_steps, self.wall_s = 0, 0, 0.0
+
+    @property
+    def iterations(self) -> int:
+        return self.cfg.iterations
+
+    def final_policy(self):
+        return self.policy
+
+    def learned_reward(self, batch: Trajectories) -> np.ndarray:
+        """The discriminator's reward of every pair of `batch` (before normalisation)."""
+        t = transitions(batch)
+        with torch.no_grad():
+            log_pi = self.policy.log_prob(self.policy.dist_params(t["obs"]), t["actions"])
+            return self.discriminator.reward(self.discriminator.logits(t, log_pi)).double().numpy()
+
+    def iterate(self) -> dict[str, float]:
+        """One round; returns its metrics (the true return is the environment's)."""
+        tick = time.perf_counter()
+        seed = derived_seed(self.seed, self.iteration)
+        with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
+            actor = self.policy.actor(self.rng)
+            batch = envs.collect(actor, min_steps=self.cfg.pairs_per_iteration)
+        sampled = time.perf_counter()
+        learned = self.learned_reward(batch)
+        self.reward_norm.update(learned[:, None])
+        rewards = learned / self.reward_norm.std.item()
+        stats = ppo_update(
+            self.policy, self.value_fn, self.optimizer, batch, rewards, self.cfg.ppo, self.rng
+        )
+        stepped = time.perf_counter()
+        self._remember(batch)
+        stats |= self._fit_discriminator()
+        done = time.perf_counter()
+        self.iteration += 1
+        self.env_steps += batch.num_steps
+        self.wall_s += done - tick
+        return {
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "wall_s": self.wall_s,
+            "charts/true_return": float(batch.episode_returns.mean()),
+            "charts/episode_length": float(batch.lengths.mean()),
+            "charts/learned_reward": float(learned.mean()),
+            "time/simulation_s": sampled - tick,
+            "time/policy_s": stepped - sampled,
+            "time/reward_fit_s": done - stepped,
+        } | stats
+
+    def _remember(self, batch: Trajectories) -> None:
+        """The buffer keeps the policy's most recent `buffer_pairs` transitions."""
+        self.discriminator.update_standardizer(batch)
+        for name in TRANSITION_FIELDS:
+            new = getattr(batch, name)
+            old = self.buffer[name] if len(self.buffer[name]) else new[:0]
+            self.buffer[name] = np.concatenate([old, new])[-self.cfg.buffer_pairs :]
+
+    def _fit_discriminator(self) -> dict[str, float]:
+        """`disc_updates` steps of the class-balanced logistic loss (expert 1, policy 0)."""
+        n = self.cfg.disc_minibatch
+        labels = torch.cat([torch.ones(n), torch.zeros(n)])
+        buffered = Pairs(**self.buffer)
+        for _ in range(self.cfg.disc_updates):
+            expert_rows = self.rng.integers(0, len(self.expert), n)
+            policy_rows = self.rng.integers(0, len(buffered), n)
+            both = [transitions(self.expert, expert_rows), transitions(buffered, policy_rows)]
+            t = {k: torch.cat([both[0][k].to(both[1][k].dtype), both[1][k]]) for k in both[0]}
+            with torch.no_grad():  # AIRL's D uses pi(a|s) as a fixed part of the classifier
+                log_pi = self.policy.log_prob(self.policy.dist_params(t["obs"]), t["actions"])
+            logits = self.discriminator.logits(t, log_pi)
+            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            self.disc_optimizer.zero_grad()
+            loss.backward()
+            self.disc_optimizer.step()
+        with torch.no_grad():
+            right = torch.cat([logits[:n] > 0, logits[n:] <= 0]).float()
+        return {
+            "losses/discriminator_loss": loss.item(),
+            "losses/discriminator_expert_accuracy": right[:n].mean().item(),
+            "losses/discriminator_policy_accuracy": right[n:].mean().item(),
+        }
+
+    def state_dict(self) -> dict:
+        return {
+            "policy": self.policy.state_dict(),
+            "value_fn": self.value_fn.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "reward_norm": self.reward_norm.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "disc_optimizer": self.disc_optimizer.state_dict(),
+            "buffer": {k: torch.as_tensor(v) for k, v in self.buffer.items()},
+            "rng": self.rng.bit_generator.state,
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "wall_s": self.wall_s,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.value_fn.load_state_dict(state["value_fn"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.reward_norm.load_state_dict(state["reward_norm"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        self.buffer = {k: v.numpy() for k, v in state["buffer"].items()}
+        self.rng.bit_generator.state = state["rng"]
+        self.iteration, self.env_steps = state["iteration"], state["env_steps"]
+        self.wall_s = state["wall_s"]
+
+
+def make(task, expert: Pairs, cfg: GAILPPOConfig, seed: int, num_threads=None) -> AdversarialPPO:
+    """The registry's builder: GAIL's discriminator on the PPO loop."""
+
+    def make_discriminator(expert: Pairs, action_space):
+        return GAILDiscriminator(expert, action_space, task.ends_on_success, cfg)
+
+    return AdversarialPPO(task.env_id, expert, make_discriminator, cfg, seed, num_threads)

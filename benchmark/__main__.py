@@ -49,7 +49,18 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m benchmark", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_listings(commands)
+    _add_expert_commands(commands)
+    _add_dataset_commands(commands)
+    _add_run_commands(commands)
+    _add_report_commands(commands)
+    _add_bench_commands(commands)
+    _add_analyse_command(commands)
+    return parser
 
+
+def _add_listings(commands) -> None:
+    """Subcommands: the tasks and the learners."""
     tasks = commands.add_parser("tasks", help="list the nine tasks and their protocol")
     tasks.set_defaults(func=_tasks)
 
@@ -59,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     learners.add_argument("--algo", help="only this learner")
     learners.set_defaults(func=_learners)
 
+
+def _add_expert_commands(commands) -> None:
+    """Subcommands: experts."""
     expert = commands.add_parser("expert", help="train and evaluate experts")
     expert_cmds = expert.add_subparsers(dest="expert", required=True)
     train = expert_cmds.add_parser(
@@ -85,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     _folder(evaluate, "--experts", RESULTS / "experts", "experts folder")
     evaluate.set_defaults(func=_expert_evaluate)
 
+
+def _add_dataset_commands(commands) -> None:
+    """Subcommands: datasets."""
     dataset = commands.add_parser("dataset", help="expert datasets and random baselines")
     dataset_cmds = dataset.add_subparsers(dest="dataset", required=True)
     make = dataset_cmds.add_parser("make", help="sample a task's dataset from its committed expert")
@@ -111,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     _folder(imp, "--datasets", RESULTS / "datasets", "datasets folder")
     imp.set_defaults(func=_dataset_import_minari)
 
+
+def _add_run_commands(commands) -> None:
+    """Subcommands: runs and sweeps."""
     one = commands.add_parser("run", help="one run: train, evaluate, write its record")
     one.add_argument("--task", required=True)
     one.add_argument("--algo", required=True, help="a learner of the registry or the profile")
@@ -143,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     _folder(status, "--runs", store.RUNS_DIR, "records folder")
     status.set_defaults(func=_status)
 
+
+def _add_report_commands(commands) -> None:
+    """Subcommands: W&B, tables and figures."""
     sync = commands.add_parser(
         "wandb-sync", help="upload the offline W&B runs, save a W&B view per profile and task"
     )
@@ -168,6 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     figures.set_defaults(func=_figures)
 
+
+def _add_bench_commands(commands) -> None:
+    """Subcommands: benchmarks."""
     bench = commands.add_parser("bench", help="speed benchmarks (last line: JSON)")
     which = bench.add_subparsers(dest="bench", required=True)
     rollout = which.add_parser("rollout", help="simulator limit vs sampler vs gymnasium")
@@ -196,6 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
     speed.set_defaults(func=_bench_throughput)
 
+
+def _add_analyse_command(commands) -> None:
+    """Subcommands: the named analyses."""
     from benchmark import analyses
 
     listing = "\n".join(f"  {name:18s} {analyses.summary(name)}" for name in analyses.names())
@@ -210,7 +239,6 @@ def _parser() -> argparse.ArgumentParser:
     analyse.add_argument("name", choices=analyses.names(), metavar="name", help="the analysis")
     analyse.add_argument("args", nargs=argparse.REMAINDER, help="its own arguments")
     analyse.set_defaults(func=_analyse)
-    return parser
 
 
 def _analyse(args) -> None:

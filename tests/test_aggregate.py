@@ -329,7 +329,7 @@ def test_cli_prints_the_paths_written(records, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out.split()
-    assert len(printed) == 7 and all(p.startswith(str(tmp_path / "t" / PROFILE)) for p in printed)
+    assert len(printed) == 8 and all(p.startswith(str(tmp_path / "t" / PROFILE)) for p in printed)
 
 
 def test_algorithm_order_and_labels_come_from_records_and_registry(records, tmp_path):

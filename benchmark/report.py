@@ -434,6 +434,8 @@ def results_page(profile: str, runs: pd.DataFrame, out: Path) -> str:
         section("cost"),
     ]
     if notes.exists():
-        text = _relinked(notes.read_text(), DOCS_DIR, out)
+        # Linked as from the reference's page: the same text wherever the page is written, and
+        # a user's tables and figures mirror the reference's layout.
+        text = _relinked(notes.read_text(), DOCS_DIR, store.REFERENCE_DIR / "tables" / profile)
         parts.append("## Notes per cell\n" + _demoted(text.split("\n", 1)[1]))  # not its title
     return "\n".join(parts)

@@ -99,7 +99,7 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_unknown_algorithm_and_too_many_trajectories_get_one_line(tmp_path, capsys):
-    out = ["--out", str(tmp_path)]
+    out = ["--runs", str(tmp_path)]
     assert main(["run", "--task", "cartpole", "--algo", "nonesuch", "--n-traj", "1", *out]) == 2
     assert "unknown algorithm 'nonesuch'" in capsys.readouterr().err
     assert main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "11", *out]) == 2

@@ -47,8 +47,8 @@ def test_the_smoke_grid_is_the_union_of_its_blocks():
     assert load_profile("smoke").only(["hopper"], ["gtal"]).runs() == []
     with pytest.raises(UserInputError, match="unknown task 'pong'; known tasks: cartpole"):
         load_profile("smoke").only(["pong"])
-    with pytest.raises(UserInputError, match="unknown algorithm 'dagger'; known algorithms: bc"):
-        load_profile("smoke").only(algorithms=["dagger"])
+    with pytest.raises(UserInputError, match="unknown algorithm 'nonesuch'; known algorithms: bc"):
+        load_profile("smoke").only(algorithms=["nonesuch"])
 
 
 def test_the_paper_grid_is_every_cell_with_the_papers_runs_per_cell():
@@ -84,7 +84,7 @@ def test_size_keywords_and_seed_counts(tmp_path, monkeypatch):
     "grid, message",
     [
         ('tasks = ["pong"]', "grid tasks = \\['pong'\\]; expected a list of tasks among"),
-        ('algorithms = ["dagger"]', "grid algorithms = \\['dagger'\\]; expected a list among"),
+        ('algorithms = ["nonesuch"]', "grid algorithms = \\['nonesuch'\\]; expected a list among"),
         ('sizes = "most"', "grid sizes = 'most'; expected a list of trajectory counts or one of"),
         ('tasks = ["cartpole"]\nsizes = [11]', "expected trajectory counts from 1 to 10"),
         ("seeds = 0", "grid seeds = 0; expected a positive count"),

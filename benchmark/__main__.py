@@ -428,8 +428,8 @@ def _report(profile: str, runs) -> None:
     pictures = [f for f in figures if f.suffix == ".png"]
     log_profile_summary(profile, tables, pictures, wandb_dir=runs.parent / "wandb")
     print(
-        f"tables in {store.shown(runs.parent / 'tables')}, "
-        f"figures in {store.shown(runs.parent / 'figures')}"
+        f"tables in {store.shown(runs.parent / 'tables' / profile)}, "
+        f"figures in {store.shown(runs.parent / 'figures' / profile)}"
     )
 
 

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -138,6 +139,9 @@ def _die_with_parent(parent: int) -> None:
         ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the sweep died before the line above took effect
         os._exit(1)
+    # EnvPool builds float64 Box spaces that gymnasium warns about on every creation; a spawned
+    # worker does not inherit the CLI's filter.
+    warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")
 
 
 class _LocalPool:

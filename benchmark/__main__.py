@@ -438,7 +438,9 @@ def _reproduction_report(profile: str, runs: Path) -> None:
     from benchmark.reproduction import format_report, reproduction_table
 
     reference = store.REFERENCE_DIR / "runs"
-    if runs.resolve() == reference.resolve() or not (reference / profile).exists():
+    if runs.resolve() == reference.resolve():
+        return  # these are the reference records
+    if not (reference / profile).exists():
         print(f"no reference records for profile {profile}: no reproduction report")
         return
     report = format_report(profile, reproduction_table(profile, runs, reference))

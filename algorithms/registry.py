@@ -37,6 +37,18 @@ class EnvSpec(Protocol):
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What one run's training does, for a sweep's cost estimate before it runs: `batches` of at
+    least `pairs_per_batch` environment steps in whole episodes on `num_envs` environments, and
+    `supervised_steps` gradient steps on labelled pairs (BC's)."""
+
+    batches: int = 0
+    pairs_per_batch: int = 0
+    num_envs: int = 1
+    supervised_steps: int = 0
+
+
+@dataclass(frozen=True)
 class Learner:
     name: str
     """Its key in profiles, record paths and tables."""
@@ -55,6 +67,14 @@ class Learner:
     needs_expert_policy: bool = False
     """The learner queries the task's expert policy during training (DAgger): the harness loads
     the committed expert and passes it as `expert_policy=`."""
+    workload: Callable[[object], Workload] | None = None
+    """config -> its `Workload`. None: the shared loop's, `loop.iterations` batches of
+    `loop.pairs_per_iteration` pairs on `loop.num_envs` environments."""
+
+    def planned_workload(self, cfg) -> Workload:
+        if self.workload:
+            return self.workload(cfg)
+        return Workload(cfg.loop.iterations, cfg.loop.pairs_per_iteration, cfg.loop.num_envs)
 
 
 def _bc(task: EnvSpec, expert: Pairs, cfg: bc.BCConfig, seed: int, num_threads=None):
@@ -105,10 +125,31 @@ DAGGER_BUDGET = {
     "pairs_per_iteration": "pairs_per_round",
 }
 
+
+def _bc_workload(cfg: bc.BCConfig) -> Workload:
+    return Workload(supervised_steps=cfg.steps)
+
+
+def _ppo_workload(cfg) -> Workload:
+    return Workload(cfg.iterations, cfg.pairs_per_iteration, cfg.num_envs)
+
+
+def _dagger_workload(cfg: dagger.DAggerConfig) -> Workload:
+    refits = cfg.bc.steps + cfg.rounds * cfg.steps_per_round
+    return Workload(cfg.rounds, cfg.pairs_per_round, cfg.num_envs, refits)
+
+
 LEARNERS: dict[str, Learner] = {
     learner.name: learner
     for learner in [
-        Learner("bc", "BC", bc.BCConfig, _bc, BC_BUDGET),
+        Learner(
+            "bc",
+            "BC",
+            bc.BCConfig,
+            _bc,
+            BC_BUDGET,
+            workload=lambda c: Workload(supervised_steps=c.steps),
+        ),
         Learner("fem", "FEM", fem.FEMConfig, reward_learner(fem.FEMReward), LOOP_BUDGET),
         Learner("gtal", "GTAL", gtal.GTALConfig, reward_learner(gtal.GTALReward), LOOP_BUDGET),
         Learner("gail", "GAIL", gail.GAILConfig, reward_learner(gail.GAILReward), LOOP_BUDGET),
@@ -119,16 +160,26 @@ LEARNERS: dict[str, Learner] = {
             gail_ppo.make,
             PPO_BUDGET,
             group="modern",
+            workload=_ppo_workload,
         ),
-        Learner("airl", "AIRL", airl.AIRLConfig, airl.make, PPO_BUDGET, group="modern"),
+        Learner(
+            "airl",
+            "AIRL",
+            airl.AIRLConfig,
+            airl.make,
+            PPO_BUDGET,
+            group="modern",
+            workload=_ppo_workload,
+        ),
         Learner(
             "dagger",
-            "DAgger",
+            "DAgger (interactive)",
             dagger.DAggerConfig,
             _dagger,
             DAGGER_BUDGET,
             group="interactive",
             needs_expert_policy=True,
+            workload=_dagger_workload,
         ),
     ]
 }

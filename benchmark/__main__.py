@@ -215,6 +215,15 @@ def _add_bench_commands(commands) -> None:
     tte.add_argument("--seed", type=_count(0), default=0)
     tte.add_argument("--algo", default="gail", help="a learner, or a variant the profile names")
     tte.set_defaults(func=_bench_time_to_expert)
+    overhead = which.add_parser(
+        "overhead", help="the loop's sampling against bare MuJoCo, per env step and its split"
+    )
+    overhead.add_argument("--task", default="all", help="a MuJoCo task, or `all` of them")
+    overhead.add_argument("--rounds", type=_count(1), default=5)
+    overhead.add_argument(
+        "--policy", choices=("fresh", "expert"), default="fresh", help="which policy samples"
+    )
+    overhead.set_defaults(func=_bench_overhead)
     speed = which.add_parser(
         "throughput", help="a single-threaded run's seconds per step: the sweep's cost estimates"
     )
@@ -522,6 +531,14 @@ def _bench_rollout(args) -> None:
     from benchmark.bench import bench_rollout
 
     print(json.dumps(bench_rollout(args.task, args.num_envs, args.steps, args.rounds)))
+
+
+def _bench_overhead(args) -> None:
+    from benchmark.bench import sampling_overhead
+
+    tasks = [task for task in _chosen_tasks(args.task) if task.is_mujoco or args.task != "all"]
+    for task in tasks:
+        print(json.dumps(sampling_overhead(task.name, args.rounds, policy_kind=args.policy)))
 
 
 def _bench_time_to_expert(args) -> None:

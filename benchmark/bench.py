@@ -97,6 +97,138 @@ def bench_rollout(task_name: str, num_envs: int, steps: int, rounds: int = 5) ->
     }
 
 
+class _TimedEnvs:
+    """A sampler's environments, with the seconds spent in them counted and the actions sent kept
+    (in synchronous mode `recv` waits for the simulator's step, so send + recv is its cost)."""
+
+    def __init__(self, envs):
+        self.envs, self.seconds, self.sent = envs, 0.0, []
+
+    def _timed(self, call, *args):
+        tick = time.perf_counter()
+        out = call(*args)
+        self.seconds += time.perf_counter() - tick
+        return out
+
+    def reset(self):
+        return self._timed(self.envs.reset)
+
+    def send(self, actions):
+        self.sent.append(actions.copy())
+        return self._timed(self.envs.send, actions)
+
+    def recv(self):
+        return self._timed(self.envs.recv)
+
+    def close(self):
+        self.envs.close()
+
+
+class _TimedActor:
+    """A policy's actor with the seconds spent in it counted."""
+
+    def __init__(self, actor):
+        self.actor, self.seconds = actor, 0.0
+
+    def __call__(self, obs):
+        tick = time.perf_counter()
+        actions = self.actor(obs)
+        self.seconds += time.perf_counter() - tick
+        return actions
+
+
+def _replay_seconds(env_id: str, seed: int, sent: list[np.ndarray]) -> float:
+    """Seconds for a bare EnvPool pool, seeded as the sampler's was, to step the same actions:
+    the same states and contacts, so the same simulator work, with no suite code around it."""
+    import envpool
+
+    pool = envpool.make_gymnasium(
+        env_id, num_envs=len(sent[0]), batch_size=len(sent[0]), num_threads=1, seed=seed
+    )
+    tick = time.perf_counter()
+    pool.async_reset()
+    pool.recv()
+    for actions in sent:
+        pool.send(actions)
+        pool.recv()
+    seconds = time.perf_counter() - tick
+    pool.close()
+    return seconds
+
+
+def sampling_overhead(
+    task_name: str, rounds: int = 5, seed: int = 0, policy_kind: str = "fresh"
+) -> dict:
+    """What the imitation loop's sampling costs against the bare simulator, as a sweep's
+    single-threaded worker samples: a fresh 16-environment pool per iteration (ImitationLoop's
+    way of seeding by iteration), the quick profile's pairs per iteration, the paper's 100-100
+    policy acting stochastically (`policy_kind="expert"`: the committed expert instead, whose
+    episodes are the ones a learner near the expert samples). The bare simulator is a plain
+    EnvPool pool replaying the actions the sampler sent, so both do the same simulator work.
+    Medians over rounds, each timing both, because this machine's speed drifts from minute to
+    minute.
+
+    `loop_over_bare`: the suite's own cost on the same simulated steps (the policy, the step
+    log, pool creation, the final arrays). `unrecorded_fraction`: the share of simulated steps
+    that no recorded episode used (environments stepping while the last recorded episodes
+    finish). `per_recorded_step_over_bare` counts both. `bare_mj_step_us` is MuJoCo's own
+    mj_step x frame_skip on uniform random controls, for scale."""
+    from algorithms.rollout import derived_seed, env_spaces
+    from benchmark.experts import load_expert
+    from benchmark.profiles import load_profile
+
+    task = get_task(task_name)
+    if not task.is_mujoco:
+        raise UserInputError(f"bench overhead measures MuJoCo tasks; {task.name} is not one")
+    if policy_kind not in ("fresh", "expert"):
+        raise UserInputError(f"unknown policy {policy_kind!r}; use fresh or expert")
+    pairs = load_profile("quick").budget(task).pairs_per_iteration
+    policy = load_expert(task) if policy_kind == "expert" else make_policy(*env_spaces(task.env_id))
+    rows = []
+    for k in tqdm(range(rounds), desc=f"bench overhead {task.name}", unit="round"):
+        pool_seed = derived_seed(seed, k)
+        actor = _TimedActor(policy.actor(np.random.default_rng(k)))
+        tick = time.perf_counter()
+        with Sampler(task.env_id, 16, pool_seed, num_threads=1) as sampler:
+            sampler.envs = timed = _TimedEnvs(sampler.envs)
+            recorded = sampler.collect(actor, min_steps=pairs).num_steps
+        policy_s = actor.seconds
+        loop = time.perf_counter() - tick
+        simulated = sum(len(actions) for actions in timed.sent)
+        bare = _replay_seconds(task.env_id, pool_seed, timed.sent)
+        rows.append(
+            {
+                "loop_over_bare": loop / bare,
+                "per_recorded_step_over_bare": (loop / recorded) / (bare / simulated),
+                "unrecorded": 1 - recorded / simulated,
+                "bare_us": bare / simulated * 1e6,
+                "loop_us": loop / recorded * 1e6,
+                "simulator_us": timed.seconds / recorded * 1e6,
+                "policy_us": policy_s / recorded * 1e6,
+                "bookkeeping_us": (loop - timed.seconds - policy_s) / recorded * 1e6,
+                "mj_step_us": 1e6 / raw_simulator_rate(task.env_id, pairs // 4, seed=k),
+            }
+        )
+    median = {key: float(np.median([row[key] for row in rows])) for key in rows[0]}
+    spread = [row["per_recorded_step_over_bare"] for row in rows]
+    return {
+        "task": task.env_id,
+        "policy": policy_kind,
+        "rounds": rounds,
+        "pairs_per_iteration": pairs,
+        "bare_mj_step_us": round(median["mj_step_us"], 1),
+        "bare_envpool_us_per_step": round(median["bare_us"], 1),
+        "loop_us_per_recorded_step": round(median["loop_us"], 1),
+        "loop_split_us_per_recorded_step": {
+            key: round(median[f"{key}_us"], 1) for key in ("simulator", "policy", "bookkeeping")
+        },
+        "unrecorded_fraction": round(median["unrecorded"], 3),
+        "loop_over_bare": round(median["loop_over_bare"], 2),
+        "per_recorded_step_over_bare": round(median["per_recorded_step_over_bare"], 2),
+        "per_recorded_step_over_bare_range": [round(min(spread), 2), round(max(spread), 2)],
+    }
+
+
 def time_to_expert(
     task_name: str,
     n_traj: int,

@@ -36,7 +36,7 @@ from benchmark.records import (  # noqa: E402
     dataset_sizes,
     load_curves,
     load_reference,
-    load_runs,
+    load_shown_runs,
     registered_algorithms,
 )
 from benchmark.statistics import comparison_table  # noqa: E402
@@ -269,7 +269,7 @@ def build_figures(
 ) -> list[Path]:
     """Read the finished runs of `profile` and write `<out_dir>/<profile>/`: figure1,
     learning_curves_env_steps and learning_curves_wall_clock, each as PNG and PDF."""
-    runs = load_runs(profile, Path(runs_dir))
+    runs = load_shown_runs(profile, Path(runs_dir))
     labels = algorithm_labels(runs)
     comparison = comparison_table(runs, load_reference())
     curves = load_curves(runs)

@@ -8,6 +8,10 @@ profile: `[learners.gail]` changes GAIL itself; a table under a new name with
 `algorithm = "gail"` (and optionally `label = "..."`) adds a variant that grids can name beside
 GAIL, with its own records and table rows (the paper's Reacher causal-entropy sweep, an ablation).
 
+Beside: `beside = "<profile>"` shows that profile's records beside this one's in its tables,
+figures and statistics, on this profile's tasks (today's methods beside the paper's, without
+running the paper's again).
+
 Grid: `[[grid]]` blocks, each the product of its `tasks`, `algorithms`, `sizes` and `seeds`; the
 profile runs the union of its blocks. A missing key means the paper's: its nine tasks, its four
 algorithms, every dataset size, and the paper's runs per cell as seeds. `sizes` is a list of
@@ -63,6 +67,8 @@ class Profile:
     """`[[grid]]` blocks, checked by `load_profile`; `{}` is the paper's whole grid."""
     learners: dict[str, dict] = field(default_factory=dict)
     """`[learners.<name>]` tables: settings of a learner, or a variant (`algorithm = ...`)."""
+    beside: str = ""
+    """A profile whose records this one's tables and figures show too, on this one's tasks."""
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -181,12 +187,19 @@ def load_profile(name: str) -> Profile:
     grid = data.get("grid", [{}])
     if not isinstance(grid, list):
         raise UserInputError(f"{path}: write the grid as [[grid]] blocks; fix the file")
+    beside = data.get("beside", "")
+    if beside and (beside not in known_profiles() or beside == name):
+        raise UserInputError(
+            f"{path}: beside = {beside!r} is not another profile; use one of "
+            f"{', '.join(p for p in known_profiles() if p != name)}"
+        )
     profile = Profile(
         name=name,
         description=data.get("description", ""),
         budgets=budgets,
         grid=tuple(grid),
         learners=_checked_learners(path, data.get("learners", {})),
+        beside=beside,
     )
     for block in grid:
         _check_grid_block(path, block, profile.algorithms)

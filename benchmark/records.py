@@ -60,12 +60,39 @@ def load_runs(profile: str, runs_dir: Path = RUNS_DIR) -> pd.DataFrame:
         )
     runs = pd.DataFrame(rows)
     _check_one_dataset_per_task(runs)
+    return _in_table_order(runs)
+
+
+def _in_table_order(runs: pd.DataFrame) -> pd.DataFrame:
     # First appearance of an unregistered algorithm counts in table order (task, dataset size), so
     # that `algorithm_labels` of the frame returned gives the same order as the one sorted by here.
     by_cell = order_keys(runs, {}).sort_values(["_task", "n_traj"], kind="stable")
     ordered = order_keys(runs, algorithm_labels(by_cell))
-    ordered = ordered.sort_values(["_task", "n_traj", "_algo", "seed"])
+    ordered = ordered.sort_values(["_task", "n_traj", "_algo", "seed"], kind="stable")
     return ordered.drop(columns=["_task", "_algo"]).reset_index(drop=True)
+
+
+def load_shown_runs(profile: str, runs_dir: Path = RUNS_DIR) -> pd.DataFrame:
+    """The runs a profile's tables and figures show: its own, and on its tasks those of the
+    profile its protocol names `beside`, from `runs_dir` where that holds them, else from where
+    `store.records_for` finds them (the user's own, else the reference)."""
+    from benchmark.profiles import PROTOCOLS_DIR, load_profile
+
+    runs = load_runs(profile, runs_dir)
+    beside = (PROTOCOLS_DIR / f"{profile}.toml").exists() and load_profile(profile).beside
+    if not beside:
+        return runs
+    beside_dir = runs_dir if (Path(runs_dir) / beside).is_dir() else store.records_for(beside)
+    others = load_runs(beside, beside_dir)
+    others = others[others["task"].isin(set(runs["task"]))]
+    for task, theirs in others.groupby("task")["dataset_sha256"]:
+        if len(set(theirs) | set(runs.loc[runs["task"] == task, "dataset_sha256"])) > 1:
+            raise UserInputError(
+                f"profile {profile} is shown beside {beside}, whose {task} runs in "
+                f"{store.shown(beside_dir / beside)} were made from another dataset; run them "
+                f"again (`make reproduce PROFILE={beside} TASKS={task}`)"
+            )
+    return _in_table_order(pd.concat([runs, others], ignore_index=True))
 
 
 def _run_row(profile: str, folder: Path, config: dict, evaluation: dict) -> dict:

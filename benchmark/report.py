@@ -17,7 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import store
-from benchmark.records import RUNS_DIR, algorithm_labels, load_reference, load_runs, order_keys
+from benchmark.records import (
+    RUNS_DIR,
+    algorithm_labels,
+    load_reference,
+    load_shown_runs,
+    order_keys,
+)
 from benchmark.statistics import BOOTSTRAP_REPS, comparison_table, statistics_table
 
 TABLES_DIR = store.RESULTS_DIR / "tables"
@@ -247,11 +253,14 @@ def _comparison_latex(comparison: pd.DataFrame, profile: str, labels: dict[str, 
 
 STATISTICS_NOTES = """\
 - rliable (Agarwal et al., 2021): interquartile mean (IQM) of normalised returns over runs x cells,
-  and P(GAIL > X): the mean over cells of the probability that a GAIL run beats an X run (ties
-  count half); 95% percentile intervals from the stratified bootstrap (runs resampled within each
-  cell), {reps} replicates, fixed seed.
+  and P(A > X): the mean over cells of the probability that a run of A beats a run of X (ties
+  count half), for A GAIL and each of today's learners from demonstrations; 95% percentile
+  intervals from the stratified bootstrap (runs resampled within each cell), {reps} replicates,
+  fixed seed.
+- Learners that query the expert (interactive, DAgger) have their IQM row but no probability of
+  improvement: they learn under another protocol.
 - Regimes: `smallest` / `largest`: each task at its smallest / largest dataset size of the
-  paper's; `all`: every dataset size of every task. P(GAIL > X) uses the cells both have.
+  paper's; `all`: every dataset size of every task. P(A > X) uses the cells both have.
 - The runs x cells matrix: a cell with fewer seeds than the most seeded cell repeats its seeds
   cyclically, so a one-seed cell adds its value but no spread; when every cell has one seed the
   interval has zero width.
@@ -274,10 +283,10 @@ def _statistics_markdown(
     ]
     rows = []
     for r in statistics.itertuples():
-        what = "IQM" if r.statistic == "iqm" else "P(GAIL > X)"
+        what = "IQM" if r.statistic == "iqm" else "P(A > X)"
         algo = labels.get(r.algorithm, r.algorithm)
         if r.versus:
-            algo = f"GAIL vs {labels.get(r.versus, r.versus)}"
+            algo = f"{algo} vs {labels.get(r.versus, r.versus)}"
         rows.append(
             [
                 what,
@@ -360,12 +369,12 @@ def build_tables(
     comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}. Returns the tables by name
     (`comparison`, `statistics`, `cost`); each table's `attrs["paths"]` lists the files written
     from it."""
-    runs = load_runs(profile, Path(runs_dir))
+    runs = load_shown_runs(profile, Path(runs_dir))
     labels = algorithm_labels(runs)
     reference = load_reference()
     out = Path(out_dir) / profile
     comparison = comparison_table(runs, reference)
-    statistics = statistics_table(runs, reference, reps=reps)
+    statistics = statistics_table(runs, reference, reps=reps, profile=profile)
     cost = cost_table(runs)
     comparison.attrs["paths"] = _write(
         out,

@@ -23,8 +23,9 @@ A cell with fewer seeds than the matrix has rows repeats its seeds cyclically (s
 one-seed cell is a constant column: it contributes its value but no run-to-run variation, and when
 every cell has one seed the stratified bootstrap (which resamples runs within each task) gives a
 zero-width interval. With the same number of seeds in every cell, as a sweep makes, the matrix is
-exactly the records. Interquartile mean (IQM) and probability of improvement (P(GAIL > X), over the
-cells both algorithms have) come with stratified-bootstrap 95% percentile intervals
+exactly the records. Interquartile mean (IQM) and probability of improvement (P(A > X) of GAIL and
+of each modern learner A against every other learner X that did not query the expert, over the
+cells both have) come with stratified-bootstrap 95% percentile intervals
 (`rliable.library.get_interval_estimates`). Point estimates are rliable's `metrics` functions; the
 bootstrap replicates use vectorised equivalents (`interquartile_mean`,
 `probability_of_improvement`: the same definitions, checked against rliable in the tests), because
@@ -39,6 +40,7 @@ import pandas as pd
 from rliable import library as rly
 from rliable import metrics
 
+from algorithms.registry import LEARNERS
 from benchmark.records import (
     algorithm_labels,
     dataset_sizes,
@@ -217,13 +219,15 @@ def statistics_table(
     reference: pd.DataFrame | None = None,
     reps: int = BOOTSTRAP_REPS,
     seed: int = 0,
+    profile: str | None = None,
 ) -> pd.DataFrame:
-    """IQM of normalised returns per algorithm and regime, and P(GAIL > X), with rliable's
-    stratified-bootstrap 95% intervals (`reps` replicates, reproducible through `seed`).
-    `paper_estimate`: the IQM of the paper's normalised values on the same cells (those the paper
-    has), without an interval (the paper's per-run values are not published per cell)."""
+    """IQM of normalised returns per algorithm and regime, and the probabilities of improvement
+    of `challengers`, with rliable's stratified-bootstrap 95% intervals (`reps` replicates,
+    reproducible through `seed`). `paper_estimate`: the IQM of the paper's normalised values on
+    the same cells (those the paper has), without an interval (the paper's per-run values are not
+    published per cell). `profile` names the table (default: the first run's)."""
     comparison = comparison_table(runs, load_reference() if reference is None else reference)
-    profile = runs["profile"].iloc[0]
+    profile = profile or runs["profile"].iloc[0]
     algorithms = list(algorithm_labels(runs))
     rows = []
     for regime in REGIMES:
@@ -235,6 +239,16 @@ def statistics_table(
         rows += _iqm_rows(runs, chosen, cells_of, algorithms, regime, reps, seed)
         rows += _improvement_rows(runs, cells_of, algorithms, regime, reps, seed)
     return pd.DataFrame([{"profile": profile} | r for r in rows], columns=STATISTICS_COLUMNS)
+
+
+def challengers(algorithms) -> list[str]:
+    """Whose probability of improvement over the others is reported: the paper's GAIL, and each
+    of today's learners from demonstrations (the registry's group "modern")."""
+    return [a for a in algorithms if a == PAPER_GAIL or _group(a) == "modern"]
+
+
+def _group(algorithm: str) -> str:
+    return LEARNERS[algorithm].group if algorithm in LEARNERS else "paper"
 
 
 def _iqm_rows(runs, chosen, cells_of, algorithms, regime, reps, seed) -> list[dict]:
@@ -268,32 +282,35 @@ def _iqm_rows(runs, chosen, cells_of, algorithms, regime, reps, seed) -> list[di
 
 
 def _improvement_rows(runs, cells_of, algorithms, regime, reps, seed) -> list[dict]:
-    """P(GAIL > X) for each other algorithm X, over the regime's cells both have."""
-    if "gail" not in cells_of:
-        return []
-    rows = []
-    for other in algorithms:
-        if other == "gail" or other not in cells_of:
-            continue
-        common = [c for c in cells_of["gail"] if c in set(cells_of[other])]
-        if not common:
-            continue
-        x = score_matrix(runs[runs["algorithm"] == "gail"], common)
-        y = score_matrix(runs[runs["algorithm"] == other], common)
-        low, high = bootstrap_interval([x, y], probability_of_improvement, reps, seed)
-        rows.append(
-            {
-                "statistic": "probability_of_improvement",
-                "regime": regime,
-                "algorithm": "gail",
-                "versus": other,
-                "estimate": float(metrics.probability_of_improvement(x, y)),
-                "ci_low": low,
-                "ci_high": high,
-                "cells": len(common),
-                "max_seeds": max(x.shape[0], y.shape[0]),
-                "paper_estimate": math.nan,
-                "cell_list": " ".join(f"{t}/n{n}" for t, n in common),
-            }
-        )
+    """P(A > X) for each challenger A and each other algorithm X, over the regime's cells both
+    have. Learners that query the expert (group "interactive", DAgger) are left out: they had
+    what the others did not, so a probability against them would mix two protocols."""
+    rows, done = [], set()
+    compared = [a for a in algorithms if a in cells_of and _group(a) != "interactive"]
+    for algo in challengers(compared):
+        for other in compared:
+            if other == algo or (other, algo) in done:
+                continue
+            done.add((algo, other))
+            common = [c for c in cells_of[algo] if c in set(cells_of[other])]
+            if not common:
+                continue
+            x = score_matrix(runs[runs["algorithm"] == algo], common)
+            y = score_matrix(runs[runs["algorithm"] == other], common)
+            low, high = bootstrap_interval([x, y], probability_of_improvement, reps, seed)
+            rows.append(
+                {
+                    "statistic": "probability_of_improvement",
+                    "regime": regime,
+                    "algorithm": algo,
+                    "versus": other,
+                    "estimate": float(metrics.probability_of_improvement(x, y)),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "cells": len(common),
+                    "max_seeds": max(x.shape[0], y.shape[0]),
+                    "paper_estimate": math.nan,
+                    "cell_list": " ".join(f"{t}/n{n}" for t, n in common),
+                }
+            )
     return rows

@@ -26,7 +26,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from algorithms.errors import UserInputError
-from algorithms.imitation import LoopConfig
 from benchmark import store, tracking
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.profiles import Profile, RunSpec
@@ -59,22 +58,24 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
     rates = json.loads(throughput_file.read_text())["tasks"]
     planned = []
     for spec in profile.runs():
-        task, budget = TASKS[spec.task], profile.budget(TASKS[spec.task])
+        task = TASKS[spec.task]
         if spec.task not in rates:
             raise UserInputError(
                 f"{throughput_file} has no figure for {spec.task}; measure it with "
                 f"`python -m benchmark bench throughput --task {spec.task}`"
             )
         rate = rates[spec.task]
-        eval_s = EVAL_EPISODES * task.time_limit * rate["eval_s_per_step"]
-        if spec.algo == "bc":
-            planned.append(Planned(spec, 0, budget.bc_steps * rate["bc_s_per_step"] + eval_s))
-        else:
-            # Whole episodes: an iteration overshoots its pairs by about a quarter episode per
-            # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k).
-            per_iteration = budget.pairs_per_iteration + LoopConfig.num_envs * task.time_limit // 4
-            steps = budget.iterations * per_iteration
-            planned.append(Planned(spec, steps, steps * rate["loop_s_per_step"] + eval_s))
+        work = profile.learner(spec.algo).planned_workload(profile.config(spec.algo, task))
+        # Whole episodes: a batch overshoots its pairs by about a quarter episode per
+        # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k).
+        per_batch = work.pairs_per_batch + work.num_envs * task.time_limit // 4
+        steps = work.batches * per_batch if work.batches else 0
+        cpu_s = (
+            steps * rate["loop_s_per_step"]
+            + work.supervised_steps * rate["bc_s_per_step"]
+            + EVAL_EPISODES * task.time_limit * rate["eval_s_per_step"]
+        )
+        planned.append(Planned(spec, steps, cpu_s))
     return planned
 
 

@@ -24,9 +24,9 @@ RANDOM = {"cartpole": 20.0, "hopper": 10.0, "reacher": -44.0}
 T_975_DF2 = 4.302652729911275  # Student t quantile 0.975, 2 degrees of freedom
 
 
-def write_run(root, task, algo, n_traj, seed, returns, done=True, iterations=3):
+def write_run(root, task, algo, n_traj, seed, returns, done=True, iterations=3, profile=PROFILE):
     """A run record in the format of benchmark.run: config.json, metrics.csv, eval.json."""
-    folder = root / PROFILE / task / algo / f"n{n_traj}" / f"s{seed}"
+    folder = root / profile / task / algo / f"n{n_traj}" / f"s{seed}"
     folder.mkdir(parents=True)
     expert, random = EXPERT[task], RANDOM[task]
     config = {
@@ -35,7 +35,7 @@ def write_run(root, task, algo, n_traj, seed, returns, done=True, iterations=3):
         "algo": algo,
         "n_traj": n_traj,
         "seed": seed,
-        "profile": PROFILE,
+        "profile": profile,
         "expert_pairs": 50 * n_traj,
         "dataset_sha256": f"sha-{task}",
         "expert_score": expert,
@@ -347,3 +347,64 @@ def test_algorithm_order_and_labels_come_from_records_and_registry(records, tmp_
     build_tables(PROFILE, records, tmp_path / "tables", reps=50)
     markdown = (tmp_path / "tables" / PROFILE / "comparison.md").read_text()
     assert "| Task | Dataset size | Expert | Random | BC | FEM | GAIL | Z | alpha |" in markdown
+
+
+def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apart(
+    tmp_path, monkeypatch
+):
+    from benchmark import profiles
+    from benchmark.plots import build_figures
+    from benchmark.records import load_shown_runs
+
+    protocols, root = tmp_path / "protocols", tmp_path / "runs"
+    protocols.mkdir()
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", protocols)
+    (protocols / f"{PROFILE}.toml").write_text('[[grid]]\ntasks = ["hopper"]\n')
+    today = '[[grid]]\ntasks = ["hopper"]\nalgorithms = ["gail_ppo", "airl", "dagger"]\n'
+    (protocols / "today.toml").write_text(f'beside = "{PROFILE}"\n{today}')
+    span = EXPERT["hopper"] - RANDOM["hopper"]
+    for algo, profile, score in [
+        ("bc", PROFILE, 0.2),
+        ("gail", PROFILE, 0.9),
+        ("gail_ppo", "today", 0.95),
+        ("airl", "today", 0.5),
+        ("dagger", "today", 1.0),
+    ]:
+        write_run(root, "hopper", algo, 4, 0, [RANDOM["hopper"] + score * span], profile=profile)
+    write_run(root, "cartpole", "gail", 1, 0, [500.0])  # not one of today's tasks
+
+    runs = load_shown_runs("today", root)
+    assert set(runs.task) == {"hopper"}
+    assert dict(zip(runs.algorithm, runs.profile, strict=True)) == {
+        "bc": PROFILE,
+        "gail": PROFILE,
+        "gail_ppo": "today",
+        "airl": "today",
+        "dagger": "today",
+    }
+    stats = statistics_table(runs, reps=50, profile="today")
+    assert set(stats.profile) == {"today"}
+    assert "dagger" in set(stats[stats.statistic == "iqm"].algorithm)
+    poi = stats[(stats.statistic == "probability_of_improvement") & (stats.regime == "all")]
+    pairs = {(r.algorithm, r.versus): r.estimate for r in poi.itertuples()}
+    assert pairs == {
+        ("gail", "bc"): 1.0,
+        ("gail", "gail_ppo"): 0.0,
+        ("gail", "airl"): 1.0,
+        ("gail_ppo", "bc"): 1.0,
+        ("gail_ppo", "airl"): 1.0,
+        ("airl", "bc"): 1.0,
+    }
+    build_tables("today", root, tmp_path / "tables", reps=50)
+    page = (tmp_path / "tables" / "today" / "statistics.md").read_text()
+    assert "GAIL (PPO) vs BC" in page and "DAgger (interactive)" in page
+    assert build_figures("today", root, tmp_path / "figures")
+
+    # A record made from another dataset cannot stand beside today's.
+    config = root / PROFILE / "hopper" / "gail" / "n4" / "s0" / "config.json"
+    config.write_text(config.read_text().replace("sha-hopper", "sha-old"))
+    with pytest.raises(UserInputError, match="beside synthetic, whose hopper runs .* another"):
+        load_shown_runs("today", root)
+    (protocols / "later.toml").write_text(f'beside = "nonesuch"\n{today}')
+    with pytest.raises(UserInputError, match="beside = 'nonesuch' is not another profile"):
+        profiles.load_profile("later")

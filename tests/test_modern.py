@@ -181,7 +181,7 @@ def test_modern_learners_are_registered_apart_from_the_paper():
     expected = {
         "gail_ppo": ("GAIL (PPO)", "modern", False),
         "airl": ("AIRL", "modern", False),
-        "dagger": ("DAgger", "interactive", True),
+        "dagger": ("DAgger (interactive)", "interactive", True),
     }
     for name, entry in expected.items():
         learner = LEARNERS[name]

@@ -1,10 +1,12 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from algorithms.errors import UserInputError
 from algorithms.imitation import ImitationLoop
+from algorithms.policies import make_policy
 from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import Profile, load_profile
@@ -134,3 +136,28 @@ def test_a_run_whose_losses_stop_being_finite_fails_and_is_not_done(tmp_path):
     with pytest.raises(TrainingDiverged, match="not finite"):
         run(CARTPOLE, "bc", 4, 0, load_profile(str(profile)), tmp_path)
     assert not (tmp_path / "wild" / "cartpole" / "bc" / "n4" / "s0" / "eval.json").exists()
+
+
+def test_overhead_bench_splits_the_loop_and_refuses_classic_control(capsys):
+    from algorithms.rollout import Sampler
+    from benchmark.bench import _TimedEnvs
+
+    # The stopwatch around the environments changes nothing in what is sampled.
+    samples = []
+    for timed in (False, True):
+        with Sampler("Hopper-v5", num_envs=4, seed=3, num_threads=1) as sampler:
+            if timed:
+                sampler.envs = _TimedEnvs(sampler.envs)
+            actor = make_policy(11, sampler.action_space).actor(np.random.default_rng(0))
+            samples.append(sampler.collect(actor, min_steps=300))
+    np.testing.assert_array_equal(samples[0].obs, samples[1].obs)
+    np.testing.assert_array_equal(samples[0].actions, samples[1].actions)
+
+    assert main(["bench", "overhead", "--task", "hopper", "--rounds", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    split = result["loop_split_us_per_recorded_step"]
+    assert sum(split.values()) == pytest.approx(result["loop_us_per_recorded_step"], abs=0.5)
+    assert 0 <= result["unrecorded_fraction"] < 1
+    assert result["per_recorded_step_over_bare"] >= result["loop_over_bare"] > 0
+    assert main(["bench", "overhead", "--task", "cartpole"]) == 2
+    assert "measures MuJoCo tasks; cartpole is not one" in capsys.readouterr().err

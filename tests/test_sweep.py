@@ -108,6 +108,23 @@ def test_the_plan_counts_steps_and_cpu_time_from_the_measured_rates(throughput):
     assert bc.env_steps == 0 and bc.cpu_s == pytest.approx(51 * 1e-3 + 50 * 1000 * 2e-5)
 
 
+def test_the_plan_takes_each_learners_workload_from_the_registry(tmp_path, throughput):
+    # DAgger samples its rounds and refits on the aggregate; PPO learners sample their rounds.
+    profile = _write_profile(
+        tmp_path,
+        "today",
+        '[budget.mujoco]\niterations = 7\npairs_per_iteration = 2_000\nbc_steps = 101\n'
+        '[[grid]]\ntasks = ["hopper"]\nalgorithms = ["dagger", "gail_ppo"]\nsizes = [4]\n',
+    )
+    planned = {p.spec.algo: p for p in plan(load_profile(str(profile)), throughput)}
+    eval_s = 50 * 1000 * 2e-5
+    dagger_steps = 10 * (2_000 + 8 * 1000 // 4)  # 10 rounds on 8 environments
+    assert planned["dagger"].env_steps == dagger_steps
+    refits = 101 + 10 * 2_000  # BC phase, then 2,000 Adam steps a round
+    assert planned["dagger"].cpu_s == pytest.approx(dagger_steps * 1e-4 + refits * 1e-3 + eval_s)
+    assert planned["gail_ppo"].env_steps == 7 * (2_000 + 8 * 1000 // 4)
+
+
 def test_a_dry_run_prints_the_plan_and_runs_nothing(tmp_path, throughput, monkeypatch, capsys):
     monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", throughput)
     runs = tmp_path / "runs"

@@ -1,4 +1,5 @@
-"""Learning tests (slow): BC and GAIL clearly beat random actions on CartPole.
+"""Learning tests (slow): BC, GAIL, AIRL and DAgger clearly beat random actions on CartPole
+(GAIL (PPO)'s is in test_modern.py, over three seeds).
 
 "Clearly" is a one-sided Mann-Whitney test of the run's 50 evaluation returns against the 50
 random-action returns of the dataset card, not a single threshold that one lucky run could pass.
@@ -43,7 +44,7 @@ def test_mann_whitney_by_hand():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", ["bc", "gail"])
+@pytest.mark.parametrize("algo", ["bc", "gail", "airl", "dagger"])
 def test_learner_clearly_beats_random_on_cartpole(tmp_path, algo):
     task = get_task("cartpole")
     record = run(task, algo, 4, 0, SHORT, tmp_path)

@@ -17,6 +17,7 @@ How it stays exact:
   ignored and it returns the first observation), so a reset step is never a transition.
 """
 
+import functools
 import os
 from collections.abc import Callable
 
@@ -103,12 +104,7 @@ class Sampler:
         env_cls = _EnvPoolEnvs if backend == "envpool" else _GymnasiumEnvs
         self.envs = env_cls(env_id, num_envs, seed, num_threads)
         self.env_id, self.num_envs, self.backend = env_id, num_envs, backend
-        spec_env = gym.make(env_id)
-        self.observation_space, self.action_space = (
-            spec_env.observation_space,
-            spec_env.action_space,
-        )
-        spec_env.close()
+        self.observation_space, self.action_space = _spaces(env_id)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
 
     def close(self) -> None:
@@ -236,10 +232,20 @@ class _StepLog:
         return obs, actions, rewards, episode[keep]
 
 
+@functools.cache
+def _spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
+    # Made once per process: a loop creates a sampler every iteration, and gym.make costs up to
+    # tens of milliseconds (Reacher's: about a tenth of an iteration's simulation).
+    env = gym.make(env_id)
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces
+
+
 def env_spaces(env_id: str):
     """(observation dimension, action space) of an environment."""
-    with Sampler(env_id, num_envs=1) as probe:
-        return probe.observation_space.shape[0], probe.action_space
+    observation_space, action_space = _spaces(env_id)
+    return observation_space.shape[0], action_space
 
 
 def derived_seed(seed: int, index: int) -> int:

@@ -187,3 +187,7 @@ def test_seed_spread(capsys):
     )
     (line,) = analyse(capsys, "seed_spread", "--profile", "quick", "--runs", REFERENCE)
     assert line == "profile quick: no cell has more than one seed"
+    *cells, _ = analyse(
+        capsys, "seed_spread", "--profile", "spread", "--runs", REFERENCE, "--cells"
+    )
+    assert "hopper/gail/n4: 1.05 / 0.99 / 1.05 (mean 1.03, std 0.036)" in cells

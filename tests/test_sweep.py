@@ -113,7 +113,7 @@ def test_the_plan_takes_each_learners_workload_from_the_registry(tmp_path, throu
     profile = _write_profile(
         tmp_path,
         "today",
-        '[budget.mujoco]\niterations = 7\npairs_per_iteration = 2_000\nbc_steps = 101\n'
+        "[budget.mujoco]\niterations = 7\npairs_per_iteration = 2_000\nbc_steps = 101\n"
         '[[grid]]\ntasks = ["hopper"]\nalgorithms = ["dagger", "gail_ppo"]\nsizes = [4]\n',
     )
     planned = {p.spec.algo: p for p in plan(load_profile(str(profile)), throughput)}

@@ -14,6 +14,9 @@ from benchmark.records import load_runs
 def main(argv: list[str] | None = None) -> None:
     parser = _common.parser("seed_spread", __doc__)
     _common.add_record_options(parser)
+    parser.add_argument(
+        "--cells", action="store_true", help="also each cell's values by seed, mean and std"
+    )
     args = parser.parse_args(argv)
     runs = load_runs(args.profile, args.runs or store.records_for(args.profile))
     cells = runs.groupby(["task", "algorithm", "n_traj"])["normalized_return"]
@@ -22,6 +25,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"profile {args.profile}: no cell has more than one seed")
         return
     seeds = cells.size()[spread.index]
+    if args.cells:
+        means = cells.mean()
+        for key in spread.index:
+            values = " / ".join(f"{v:.2f}" for v in cells.get_group(key).sort_index())
+            print(
+                f"{key[0]}/{key[1]}/n{key[2]}: {values} (mean {means[key]:.2f}, "
+                f"std {spread[key]:.3f})"
+            )
     task, algo, n_traj = spread.idxmax()
     print(
         f"profile {args.profile}: {len(spread)} cells with {seeds.min()}-{seeds.max()} seeds; "

@@ -7,7 +7,7 @@ from benchmark import store
 from benchmark.report import build_tables
 
 
-@pytest.mark.parametrize("profile", ["quick", "standard"])
+@pytest.mark.parametrize("profile", ["quick", "standard", "spread"])
 def test_committed_tables_are_regenerated_exactly(profile, tmp_path):
     build_tables(profile, store.REFERENCE_DIR / "runs", tmp_path)
     committed = store.REFERENCE_DIR / "tables" / profile

@@ -69,7 +69,7 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
         # Whole episodes: a batch overshoots its pairs by about a quarter episode per
         # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k).
         per_batch = work.pairs_per_batch + work.num_envs * task.time_limit // 4
-        steps = work.batches * per_batch if work.batches else 0
+        steps = work.batches * per_batch
         cpu_s = (
             steps * rate["loop_s_per_step"]
             + work.supervised_steps * rate["bc_s_per_step"]

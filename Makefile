@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast bench lint clean experts datasets reproduce status tables figures \
+.PHONY: setup test test-fast bench lint clean experts datasets reproduce status adopt tables figures \
 	wandb-sync throughput
 
 setup: $(STAMP)
@@ -46,6 +46,11 @@ status: $(STAMP)
 	$(PY) -m benchmark status --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 
 # From the user's records where there are some for the profile, else from the reference.
+# Maintainers: a profile's finished runs of TASKS become the committed reference records
+# (each task swapped whole), e.g. make adopt PROFILE=standard TASKS="hopper reacher"
+adopt: $(STAMP)
+	$(PY) -m benchmark adopt --profile $(PROFILE) --tasks $(TASKS) $(if $(RUNS),--runs $(RUNS))
+
 tables: $(STAMP)
 	$(PY) -m benchmark tables --profile $(PROFILE) $(if $(RUNS),--runs $(RUNS))
 

@@ -163,6 +163,15 @@ def _add_run_commands(commands) -> None:
     _folder(status, "--runs", store.RUNS_DIR, "records folder")
     status.set_defaults(func=_status)
 
+    adopt = commands.add_parser(
+        "adopt",
+        help="make a profile's finished runs of some tasks the reference records (maintainers)",
+    )
+    adopt.add_argument("--profile", required=True, help=PROFILE_HELP)
+    adopt.add_argument("--tasks", nargs="+", required=True, help="tasks whose runs are all done")
+    _folder(adopt, "--runs", store.RUNS_DIR, "records folder")
+    adopt.set_defaults(func=_adopt)
+
 
 def _add_report_commands(commands) -> None:
     """Subcommands: W&B, tables and figures."""
@@ -464,6 +473,22 @@ def _status(args) -> None:
     from benchmark.sweep import format_status
 
     print(format_status(load_profile(args.profile), args.runs))
+
+
+def _adopt(args) -> None:
+    from benchmark.profiles import load_profile
+    from benchmark.sweep import adopt
+    from benchmark.tasks import get_task
+
+    profile = load_profile(args.profile)
+    tasks = [get_task(name).name for name in args.tasks]
+    for folder in adopt(profile, tasks, args.runs, store.REFERENCE_DIR):
+        print(store.shown(folder))
+    print(
+        f"now: python -m benchmark tables --profile {profile.name} --runs "
+        f"{store.shown(store.REFERENCE_DIR / 'runs')} (and figures)",
+        file=sys.stderr,
+    )
 
 
 def _wandb_sync(args) -> None:

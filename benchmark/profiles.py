@@ -157,6 +157,9 @@ def known_profiles() -> list[str]:
     return sorted(p.stem for p in PROTOCOLS_DIR.glob("*.toml"))
 
 
+TOP_LEVEL_KEYS = {"name", "description", "budget", "grid", "learners", "beside"}
+
+
 def load_profile(name: str) -> Profile:
     """A profile by name (`benchmark/protocols/<name>.toml`), or a TOML file of one by path."""
     path = Path(name) if name.endswith(".toml") else PROTOCOLS_DIR / f"{name}.toml"
@@ -170,6 +173,18 @@ def load_profile(name: str) -> Profile:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise UserInputError(f"{path} is not valid TOML ({err}); fix the file") from None
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise UserInputError(
+            f"{path}: {sorted(unknown)[0]!r} is not a profile key "
+            f"({', '.join(sorted(TOP_LEVEL_KEYS))}); fix the file"
+        )
+    # Records go to runs/<file stem>/; a `name` that says otherwise (a copied profile whose name
+    # was left as it was) would have its reader look for them under another profile.
+    if data.get("name", name) != name:
+        raise UserInputError(
+            f"{path}: name = {data['name']!r}, but the file is {name}.toml; make them the same"
+        )
     budgets = data.get("budget", {})
     allowed_groups = set(TASKS) | {"mujoco", "classic"}
     allowed_keys = {f.name for f in fields(Budget)}

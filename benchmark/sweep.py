@@ -13,6 +13,7 @@ by `python -m benchmark bench throughput`.
 import ctypes
 import json
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -360,3 +361,42 @@ def format_status(profile: Profile, runs_dir: Path) -> str:
         f"profile {profile.name}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in store.STATES)
     )
     return "\n".join(lines)
+
+
+RECORD_FILES = ("config.json", "eval.json", "metrics.csv", "policy.pt")
+
+
+def adopt(profile: Profile, tasks: list[str], runs_dir: Path, reference_dir: Path) -> list[Path]:
+    """Replace the reference records of each task by the user's, once every run the profile plans
+    for that task is done; returns the task folders written. A task is swapped whole, so that
+    the reference never mixes records of two datasets or two settings of one task."""
+    written = []
+    for task in tasks:
+        specs = [spec for spec in profile.runs() if spec.task == task]
+        if not specs:
+            raise UserInputError(f"profile {profile.name} has no runs of {task!r}; check --tasks")
+        undone = [s for s in specs if store.state(_folder(runs_dir, profile, s))[0] != "done"]
+        if undone:
+            raise UserInputError(
+                f"{task}: {len(undone)} of {len(specs)} runs of profile {profile.name} are not "
+                f"done (first: {undone[0].label}); finish them with `make reproduce "
+                f"PROFILE={profile.name} TASKS={task}`"
+            )
+        target = reference_dir / "runs" / profile.name / task
+        staged = target.with_name(f".{task}.adopting")
+        shutil.rmtree(staged, ignore_errors=True)
+        for spec in specs:
+            source = _folder(runs_dir, profile, spec)
+            folder = staged / source.relative_to(runs_dir / profile.name / task)
+            folder.mkdir(parents=True)
+            for name in RECORD_FILES:
+                shutil.copy2(source / name, folder / name)
+        # Swapped by renames: an interruption leaves the old records or the new, never a mix.
+        retired = target.with_name(f".{task}.retired")
+        shutil.rmtree(retired, ignore_errors=True)
+        if target.exists():
+            target.rename(retired)
+        staged.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+        written.append(target)
+    return written

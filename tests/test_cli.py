@@ -22,6 +22,8 @@ from benchmark.__main__ import main
         (["expert", "evaluate", "--task", "cartpole", "--episodes", "-3"], "-3 is below 1"),
         (["learners", "--algo", "x"], "unknown algorithm 'x'"),
         (["tables", "--profile", "quick", "--runs", "/nonexistent"], "no finished runs"),
+        (["adopt", "--profile", "smoke", "--tasks", "pong"], "unknown task 'pong'"),
+        (["adopt", "--profile", "smoke", "--tasks", "ant"], "smoke has no runs of 'ant'"),
     ],
 )
 def test_bad_input_is_one_line(argv, names, capsys):

@@ -94,6 +94,12 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "typo.toml").write_text("[budget.classic]\niteration = 3\n")
     with pytest.raises(UserInputError, match="budget.classic.iteration = 3"):
         load_profile("typo")
+    (tmp_path / "copied.toml").write_text('name = "standard"\n')
+    with pytest.raises(UserInputError, match="name = 'standard', but the file is copied.toml"):
+        load_profile("copied")
+    (tmp_path / "misspelt.toml").write_text('besides = "standard"\n')
+    with pytest.raises(UserInputError, match="'besides' is not a profile key"):
+        load_profile("misspelt")
     assert (
         main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2
     )

@@ -17,7 +17,7 @@ from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
 from benchmark.store import state
-from benchmark.sweep import plan, sweep
+from benchmark.sweep import RECORD_FILES, adopt, plan, sweep
 from benchmark.tasks import PAPER_TASKS, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +176,9 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert len(result.done) == 5 and result.skipped == []
     assert (broken.parent.parent / "error.txt").exists()
     assert state(broken.parent.parent)[0] == "failed"
+    reference = tmp_path / "reference"
+    with pytest.raises(UserInputError, match="cartpole: 1 of 4 runs of profile smoke are not done"):
+        adopt(profile, ["cartpole"], runs, reference)
     # Every run that started tracked itself with W&B, offline, beside the runs folder.
     assert len(list((tmp_path / "wandb" / "wandb").glob("offline-run-*"))) == 6
 
@@ -184,6 +187,19 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert again.done == [RunSpec("cartpole", "fem", 1, 0)] and len(again.skipped) == 5
     assert not (broken.parent.parent / "error.txt").exists()
     assert all(state(p.parent)[0] == "done" for p in runs.rglob("config.json"))
+
+    # The finished task becomes the reference's whole: its earlier records (here one of a size
+    # no longer in the profile) go, the run folders' checkpoints never come.
+    stale = reference / "runs/smoke/cartpole/gail/n9/s0"
+    stale.mkdir(parents=True)
+    (stale / "eval.json").write_text("{}")
+    assert adopt(profile, ["cartpole"], runs, reference) == [reference / "runs/smoke/cartpole"]
+    adopted = sorted(p.relative_to(reference / "runs") for p in reference.rglob("*") if p.is_file())
+    expected = sorted(
+        p.relative_to(runs) for p in (runs / "smoke/cartpole").rglob("*") if p.name in RECORD_FILES
+    )
+    assert adopted == expected and len(adopted) == 4 * len(RECORD_FILES)
+    assert [p.name for p in (reference / "runs/smoke").iterdir()] == ["cartpole"]
 
     # A profile edited after its runs were made (CartPole loop budgets: FEM, GTAL, GAIL): the
     # sweep refuses before running anything.

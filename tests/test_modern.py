@@ -70,10 +70,10 @@ def test_next_observations_follow_within_episodes_and_end_at_the_final_one():
 # --- AIRL ------------------------------------------------------------------------------------
 
 
-def _airl_trainer():
+def _airl_trainer(reward="logit", task=CARTPOLE):
     expert = load_dataset(CARTPOLE).expert_pairs(1)
-    cfg = replace(airl.AIRLConfig(), iterations=1, pairs_per_iteration=200, num_envs=2)
-    trainer = airl.make(CARTPOLE, expert, cfg, seed=0)
+    cfg = airl.AIRLConfig(iterations=1, pairs_per_iteration=200, num_envs=2, reward=reward)
+    trainer = airl.make(task, expert, cfg, seed=0)
     torch.manual_seed(1)
     for net in (trainer.discriminator.g, trainer.discriminator.h):  # non-zero g and h
         torch.nn.init.normal_(net[-1].weight)
@@ -106,6 +106,19 @@ def test_airl_reward_is_g_plus_discounted_potential_change_minus_log_pi():
     moved = replace(t, final_obs=t.final_obs + 1.0)
     changed = trainer.learned_reward(moved) != reward
     np.testing.assert_array_equal(changed, [False, False, False, False, True])
+
+
+def test_airl_generator_reward_forms_are_functions_of_the_same_logit():
+    t = episodes(obs_dim=4)
+    logit = _airl_trainer("logit").learned_reward(t)
+    positive = _airl_trainer("auto").learned_reward(t)  # CartPole: falling ends the episode
+    np.testing.assert_allclose(positive, np.log1p(np.exp(logit)), rtol=1e-5, atol=1e-6)
+    assert np.all(positive > 0) and np.any(logit < 0)
+    goal_ends = replace(CARTPOLE, ends_on_success=True)  # auto picks log D, as GAIL's rule
+    log_d = _airl_trainer("auto", goal_ends).learned_reward(t)
+    np.testing.assert_allclose(log_d, -np.log1p(np.exp(-logit)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(UserInputError, match="reward = 'f'; expected one of auto, logit"):
+        airl.AIRLConfig(reward="f")
 
 
 def test_airl_refuses_a_dataset_without_next_observations():

@@ -85,7 +85,9 @@ def run(
     expert = dataset.expert_pairs(n_traj)
     config = make_config(task, algo, n_traj, seed, profile, dataset)
     changed = store.config_changes(folder, config)
-    if changed:
+    if changed and store.grows(folder, config):
+        store.reopen_record(folder)
+    elif changed:
         raise UserInputError(
             f"{store.shown(folder)} was made with another config ({', '.join(changed)} differ); "
             "delete the folder to run it afresh"

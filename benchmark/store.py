@@ -137,6 +137,35 @@ def config_changes(folder: Path, config: dict) -> list[str]:
     return _differences(before, now)
 
 
+# A loop learner's state does not depend on its total number of iterations (no schedule reads
+# it), so a run trained on from its final checkpoint ends as a run given the larger budget from
+# the start would have.
+GROWABLE = ("settings.loop.iterations", "settings.iterations")
+
+
+def grows(folder: Path, config: dict) -> bool:
+    """Whether `config` only gives the folder's run more loop iterations than it was made with,
+    and the run kept its checkpoint to train on from."""
+    changed = config_changes(folder, config)
+    if not changed or not set(changed) <= set(GROWABLE) or not checkpoint_path(folder).exists():
+        return False
+    before = read_json(folder / "config.json")
+
+    def value(tree: dict, key: str):
+        for part in key.split("."):
+            tree = tree[part]
+        return tree
+
+    return all(value(config, key) > value(before, key) for key in changed)
+
+
+def reopen_record(folder: Path) -> None:
+    """A finished run given more iterations (`grows`): its evaluation and final policy go (eval.json
+    first: the run is no longer done), its checkpoint and metrics stay to go on from."""
+    (folder / "eval.json").unlink(missing_ok=True)
+    (folder / "policy.pt").unlink(missing_ok=True)
+
+
 def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
     changed = []
     for key, value in now.items():

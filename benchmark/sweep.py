@@ -82,22 +82,27 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
 
 def check_inputs(
     profile: Profile, datasets_dir: Path = DATASETS_DIR, runs_dir: Path | None = None
-) -> None:
+) -> list[RunSpec]:
     """Before any run starts: load every dataset the profile needs (each is verified), and
-    refuse run folders made with another config (a profile edited since, another dataset)."""
+    refuse run folders made with another config (a profile edited since, another dataset),
+    except runs that the profile only gives more loop iterations (`store.grows`): returns
+    those, which train on from their checkpoints."""
     datasets = {}
     for spec in profile.runs():
         if spec.task not in datasets:
             datasets[spec.task] = load_dataset(TASKS[spec.task], datasets_dir)
         datasets[spec.task].expert_pairs(spec.n_traj)  # refuses sizes the dataset lacks
     if runs_dir is None:
-        return
-    stale = {}
+        return []
+    stale, growing = {}, []
     for spec in profile.runs():
         task = TASKS[spec.task]
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
-        changed = store.config_changes(_folder(runs_dir, profile, spec), config)
-        if changed:
+        folder = _folder(runs_dir, profile, spec)
+        changed = store.config_changes(folder, config)
+        if changed and store.grows(folder, config):
+            growing.append(spec)
+        elif changed:
             stale[spec] = changed
     if stale:
         spec, changed = next(iter(stale.items()))
@@ -106,6 +111,7 @@ def check_inputs(
             f"config (first: {spec.label}, {', '.join(changed)} differ); delete them to run "
             "them afresh, or restore the profile"
         )
+    return growing
 
 
 def _folder(runs_dir: Path, profile: Profile, spec: RunSpec) -> Path:
@@ -234,8 +240,10 @@ def sweep(
     if executor not in EXECUTORS:
         raise UserInputError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     planned = plan(profile, throughput_file)
-    check_inputs(profile, datasets_dir, runs_dir)
+    growing = check_inputs(profile, datasets_dir, runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder stops here, not in a run
+    for spec in growing:
+        store.reopen_record(_folder(runs_dir, profile, spec))
     runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
     workers = workers or os.cpu_count() or 1
     skipped = [

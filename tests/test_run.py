@@ -84,6 +84,23 @@ def test_a_run_refuses_a_folder_started_with_another_config(tmp_path):
         run(CARTPOLE, "bc", 1, 0, other, tmp_path)
 
 
+def _budget(iterations: int) -> Profile:
+    return Profile("tiny", "", {"classic": TINY.budgets["classic"] | {"iterations": iterations}})
+
+
+def test_a_finished_run_given_more_iterations_trains_on_to_the_longer_runs_record(tmp_path):
+    longer = run(CARTPOLE, "gail", 1, 0, _budget(3), tmp_path / "straight", checkpoint_every=1)
+    run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "grown", checkpoint_every=1)
+    grown = run(CARTPOLE, "gail", 1, 0, _budget(3), tmp_path / "grown", checkpoint_every=1)
+    assert _untimed(grown) == _untimed(longer)
+    folder = tmp_path / "grown" / "tiny" / "cartpole" / "gail" / "n1" / "s0"
+    assert len(list(csv.DictReader((folder / "metrics.csv").open()))) == 3
+    assert json.loads((folder / "config.json").read_text())["settings"]["loop"]["iterations"] == 3
+    # Fewer iterations than a run was trained for cannot be had from its checkpoint.
+    with pytest.raises(UserInputError, match="settings.loop.iterations differ"):
+        run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "grown")
+
+
 def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     assert load_profile("paper").budget(CARTPOLE).iterations == CARTPOLE.iterations
     assert load_profile("quick").budget(get_task("hopper")).pairs_per_iteration == 20_000

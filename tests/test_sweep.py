@@ -202,10 +202,21 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert [p.name for p in (reference / "runs/smoke").iterdir()] == ["cartpole"]
 
     # A profile edited after its runs were made (CartPole loop budgets: FEM, GTAL, GAIL): the
-    # sweep refuses before running anything.
-    edited = profile.budgets | {"classic": profile.budgets["classic"] | {"iterations": 4}}
+    # sweep refuses before running anything...
+    classic_budget = profile.budgets["classic"]
+
+    def classic(**budget):
+        return replace(profile, budgets=profile.budgets | {"classic": classic_budget | budget})
+
     with pytest.raises(UserInputError, match="3 run folders under .*smoke were made with another"):
-        sweep(replace(profile, budgets=edited), "local", 2, runs, throughput_file=throughput)
+        sweep(classic(iterations=2), "local", 2, runs, throughput_file=throughput)
+    with pytest.raises(UserInputError, match="3 run folders .* another config .*pairs_per_iter"):
+        sweep(classic(pairs_per_iteration=1_500), "local", 2, runs, throughput_file=throughput)
+    # ...except where it only gives them more iterations: those train on from their checkpoints.
+    grown = sweep(classic(iterations=4), "local", 2, runs, throughput_file=throughput)
+    assert sorted(s.algo for s in grown.done) == ["fem", "gail", "gtal"] and not grown.failed
+    gail = runs / "smoke/cartpole/gail/n1/s0"
+    assert len(list(csv.DictReader((gail / "metrics.csv").open()))) == 4
 
 
 def test_a_ray_sweep_gives_the_same_records_as_the_process_pool(tmp_path, throughput):

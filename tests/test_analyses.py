@@ -181,7 +181,7 @@ def test_a_run_that_is_not_there_is_one_line(capsys, tmp_path):
 def test_seed_spread(capsys):
     (line,) = analyse(capsys, "seed_spread", "--profile", "standard", "--runs", REFERENCE)
     assert re.fullmatch(
-        rf"profile standard: \d+ cells with 3-3 seeds; .* median {NUMBER}, 90th percentile "
+        rf"profile standard: \d+ cells with 3-\d seeds; .* median {NUMBER}, 90th percentile "
         rf"{NUMBER}, largest {NUMBER} \(\w+/\w+/n\d+\)",
         line,
     )

@@ -85,7 +85,7 @@ def run(
     expert = dataset.expert_pairs(n_traj)
     config = make_config(task, algo, n_traj, seed, profile, dataset)
     changed = store.config_changes(folder, config)
-    if changed and store.grows(folder, config):
+    if changed and store.grows(folder, config, changed):
         store.reopen_record(folder)
     elif changed:
         raise UserInputError(

@@ -92,6 +92,10 @@ def load_torch(path: Path):
 # ---------------------------------------------------------------- the run record
 
 
+RECORD_FILES = ("config.json", "eval.json", "metrics.csv", "policy.pt")
+"""A done run's record; `checkpoints/` and `progress.json` beside them are working files."""
+
+
 def record_dir(runs_dir: Path, profile: str, task: str, algo: str, n_traj: int, seed: int) -> Path:
     return Path(runs_dir) / profile / task / algo / f"n{n_traj}" / f"s{seed}"
 
@@ -143,10 +147,9 @@ def config_changes(folder: Path, config: dict) -> list[str]:
 GROWABLE = ("settings.loop.iterations", "settings.iterations")
 
 
-def grows(folder: Path, config: dict) -> bool:
-    """Whether `config` only gives the folder's run more loop iterations than it was made with,
-    and the run kept its checkpoint to train on from."""
-    changed = config_changes(folder, config)
+def grows(folder: Path, config: dict, changed: list[str]) -> bool:
+    """Whether `config`, which differs from the folder's run in `changed` (`config_changes`),
+    only gives it more loop iterations, and the run kept its checkpoint to train on from."""
     if not changed or not set(changed) <= set(GROWABLE) or not checkpoint_path(folder).exists():
         return False
     before = read_json(folder / "config.json")

@@ -100,7 +100,7 @@ def check_inputs(
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
         folder = _folder(runs_dir, profile, spec)
         changed = store.config_changes(folder, config)
-        if changed and store.grows(folder, config):
+        if changed and store.grows(folder, config, changed):
             growing.append(spec)
         elif changed:
             stale[spec] = changed
@@ -371,9 +371,6 @@ def format_status(profile: Profile, runs_dir: Path) -> str:
     return "\n".join(lines)
 
 
-RECORD_FILES = ("config.json", "eval.json", "metrics.csv", "policy.pt")
-
-
 def adopt(profile: Profile, tasks: list[str], runs_dir: Path, reference_dir: Path) -> list[Path]:
     """Replace the reference records of each task by the user's, once every run the profile plans
     for that task is done; returns the task folders written. A task is swapped whole, so that
@@ -397,9 +394,10 @@ def adopt(profile: Profile, tasks: list[str], runs_dir: Path, reference_dir: Pat
             source = _folder(runs_dir, profile, spec)
             folder = staged / source.relative_to(runs_dir / profile.name / task)
             folder.mkdir(parents=True)
-            for name in RECORD_FILES:
+            for name in store.RECORD_FILES:
                 shutil.copy2(source / name, folder / name)
-        # Swapped by renames: an interruption leaves the old records or the new, never a mix.
+        # Swapped by renames: an interruption leaves the old records or the new (or both under
+        # hidden names beside the task's folder), never a mix of the two.
         retired = target.with_name(f".{task}.retired")
         shutil.rmtree(retired, ignore_errors=True)
         if target.exists():

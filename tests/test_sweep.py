@@ -16,8 +16,8 @@ from algorithms.errors import UserInputError
 from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
-from benchmark.store import state
-from benchmark.sweep import RECORD_FILES, adopt, plan, sweep
+from benchmark.store import RECORD_FILES, state
+from benchmark.sweep import adopt, plan, sweep
 from benchmark.tasks import PAPER_TASKS, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,10 +32,10 @@ HumanCompatibleAI/imitation's tuned AIRL for seals/Hopper where it has one.
 from dataclasses import dataclass
 
 import torch
-from torch.nn import functional as F
 
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
+from algorithms.gail import reward_from_logits, uses_log_d
 from algorithms.gail_ppo import AdversarialPPO
 from algorithms.policies import Standardizer, mlp
 from algorithms.ppo import PPOConfig
@@ -82,7 +82,7 @@ class AIRLConfig:
 class AIRLDiscriminator(torch.nn.Module):
     """g(s) and h(s): 100-100 tanh MLPs (the paper's width) on standardised observations."""
 
-    def __init__(self, expert: Pairs, gamma: float, reward: str = "logit"):
+    def __init__(self, expert: Pairs, gamma: float, reward: str, ends_on_success: bool):
         super().__init__()
         if expert.next_obs is None:
             raise UserInputError(
@@ -91,7 +91,8 @@ class AIRLDiscriminator(torch.nn.Module):
             )
         obs_dim = expert.obs.shape[1]
         self.gamma = gamma
-        self.reward_form = reward
+        self.fu_reward = reward == "logit"
+        self.log_d = uses_log_d(reward, ends_on_success)
         self.obs_norm = Standardizer(obs_dim)
         self.obs_norm.update(expert.obs)
         self.g = mlp(obs_dim, 1)
@@ -108,9 +109,8 @@ class AIRLDiscriminator(torch.nn.Module):
         return self.f(t["obs"], t["next_obs"], t["terminal"]) - log_pi
 
     def reward(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.reward_form == "logit":
-            return logits  # log D - log(1 - D)
-        return -F.softplus(-logits) if self.reward_form == "log(D)" else F.softplus(logits)
+        # Fu's log D - log(1 - D) is the logit itself
+        return logits if self.fu_reward else reward_from_logits(logits, self.log_d)
 
     def update_standardizer(self, batch: Trajectories) -> None:
         self.obs_norm.update(batch.obs)
@@ -119,11 +119,7 @@ class AIRLDiscriminator(torch.nn.Module):
 def make(task, expert: Pairs, cfg: AIRLConfig, seed: int, num_threads=None) -> AdversarialPPO:
     """The registry's builder: AIRL's discriminator on the PPO loop of `gail_ppo`."""
 
-    reward = cfg.reward
-    if reward == "auto":
-        reward = "log(D)" if task.ends_on_success else "-log(1-D)"
-
     def make_discriminator(expert: Pairs, action_space):
-        return AIRLDiscriminator(expert, cfg.ppo.gamma, reward)
+        return AIRLDiscriminator(expert, cfg.ppo.gamma, cfg.reward, task.ends_on_success)
 
     return AdversarialPPO(task.env_id, expert, make_discriminator, cfg, seed, num_threads)

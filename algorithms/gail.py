@@ -28,6 +28,17 @@ from algorithms.policies import Standardizer, mlp
 REWARD_FORMS = ("auto", "-log(1-D)", "log(D)")
 
 
+def uses_log_d(form: str, ends_on_success: bool) -> bool:
+    """Whether the reward `form` means log D: asked for, or "auto" where reaching the goal ends
+    the episode (there -log(1 - D) > 0 would pay the policy to avoid the goal)."""
+    return form == "log(D)" or (form == "auto" and ends_on_success)
+
+
+def reward_from_logits(logits: torch.Tensor, log_d: bool) -> torch.Tensor:
+    """log D, or -log(1 - D), from the logit log D / (1 - D)."""
+    return -F.softplus(-logits) if log_d else F.softplus(logits)
+
+
 @dataclass(frozen=True)
 class GAILConfig:
     lr: float = 0.01
@@ -90,11 +101,11 @@ class GAILReward:
         if cfg.input_standardizer == "expert":
             self.discriminator.update_standardizer(expert.obs, expert.actions)
         self.optimizer = torch.optim.Adam(self.discriminator.net.parameters(), lr=cfg.lr)
-        self.log_d = cfg.reward == "log(D)" or (cfg.reward == "auto" and ends_on_success)
+        self.log_d = uses_log_d(cfg.reward, ends_on_success)
         self.cfg = cfg
 
     def _reward(self, logits: torch.Tensor) -> torch.Tensor:
-        return -F.softplus(-logits) if self.log_d else F.softplus(logits)  # log D, -log(1 - D)
+        return reward_from_logits(logits, self.log_d)
 
     @torch.no_grad()
     def reward(self, batch: Trajectories) -> np.ndarray:

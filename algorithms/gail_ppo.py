@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
-from algorithms.gail import REWARD_FORMS, Discriminator
+from algorithms.gail import REWARD_FORMS, Discriminator, reward_from_logits, uses_log_d
 from algorithms.policies import Standardizer, make_policy
 from algorithms.ppo import PPOConfig, ValueNet
 from algorithms.ppo import update as ppo_update
@@ -86,13 +86,13 @@ class GAILDiscriminator(torch.nn.Module):
         act_dim = 1 if n_actions else int(np.prod(action_space.shape))
         self.inner = Discriminator(expert.obs.shape[1], act_dim, n_actions)
         self.inner.update_standardizer(expert.obs, expert.actions)
-        self.log_d = cfg.reward == "log(D)" or (cfg.reward == "auto" and ends_on_success)
+        self.log_d = uses_log_d(cfg.reward, ends_on_success)
 
     def logits(self, t: dict[str, torch.Tensor], log_pi: torch.Tensor) -> torch.Tensor:
         return self.inner.logits(t["obs"], t["actions"])
 
     def reward(self, logits: torch.Tensor) -> torch.Tensor:
-        return -F.softplus(-logits) if self.log_d else F.softplus(logits)  # log D, -log(1 - D)
+        return reward_from_logits(logits, self.log_d)
 
     def update_standardizer(self, batch: Trajectories) -> None:
         self.inner.update_standardizer(batch.obs, batch.actions)

@@ -23,7 +23,7 @@ import torch
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
 from algorithms.policies import GaussianPolicy, Policy, make_policy
-from algorithms.rollout import Sampler, derived_seed, env_spaces
+from algorithms.rollout import Sampler, TimedActor, derived_seed, env_spaces
 from algorithms.trpo import TRPOConfig, ValueFunction, fit_value, improve_policy
 
 REWARD_ACTIONS = ("raw", "clipped")
@@ -161,18 +161,10 @@ class ImitationLoop:
     def iterate(self) -> dict[str, float]:
         """One iteration; returns its metrics (the true return is the environment's)."""
         tick = time.perf_counter()
-        actor, inference_s = self.policy.actor(self.rng), 0.0
-
-        def timed_actor(obs: np.ndarray) -> np.ndarray:
-            nonlocal inference_s
-            start = time.perf_counter()
-            actions = actor(obs)
-            inference_s += time.perf_counter() - start
-            return actions
-
+        actor = TimedActor(self.policy.actor(self.rng))
         seed = derived_seed(self.seed, self.iteration)
         with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
-            batch = envs.collect(timed_actor, min_steps=self.cfg.pairs_per_iteration)
+            batch = envs.collect(actor, min_steps=self.cfg.pairs_per_iteration)
         sampled = time.perf_counter()
         seen = replace(batch, actions=self._for_reward(batch.actions))
         learned = self.reward_model.reward(seen)
@@ -196,8 +188,8 @@ class ImitationLoop:
             "charts/true_return": float(batch.episode_returns.mean()),
             "charts/episode_length": float(batch.lengths.mean()),
             "charts/learned_reward": float(learned.mean()),
-            "time/simulation_s": sampled - tick - inference_s,
-            "time/inference_s": inference_s,
+            "time/simulation_s": sampled - tick - actor.seconds,
+            "time/inference_s": actor.seconds,
             "time/policy_s": stepped - sampled,
             "time/reward_fit_s": fitted - stepped,
             "time/value_fit_s": done - fitted,

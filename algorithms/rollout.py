@@ -19,6 +19,7 @@ How it stays exact:
 
 import functools
 import os
+import time
 from collections.abc import Callable
 
 import gymnasium as gym
@@ -151,6 +152,20 @@ class Sampler:
             actions = np.asarray(policy_fn(obs))
             log.record(obs, actions)
             self.envs.send(self._to_env_actions(actions))
+
+
+class TimedActor:
+    """An actor (observations -> actions) with the seconds spent in it counted: what a
+    sampler's time splits into policy and simulator by."""
+
+    def __init__(self, actor: Callable[[np.ndarray], np.ndarray]):
+        self.actor, self.seconds = actor, 0.0
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        tick = time.perf_counter()
+        actions = self.actor(obs)
+        self.seconds += time.perf_counter() - tick
+        return actions
 
 
 class _Collection:

@@ -414,13 +414,8 @@ def _reproduce(args) -> None:
         profile = profile.only(args.tasks, args.algos)
     workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
-        print(format_plan(profile, plan(profile), runs, workers))
-        growing = check_inputs(profile, datasets, runs)  # the plan stands; say what would stop it
-        if growing:
-            print(
-                f"{len(growing)} finished runs get more iterations and will train on from their "
-                f"checkpoints (first: {growing[0].label})"
-            )
+        growing = check_inputs(profile, datasets, runs)
+        print(format_plan(profile, plan(profile), runs, workers, growing))
         return
     result = sweep(profile, args.executor, workers, runs, datasets)
     print(

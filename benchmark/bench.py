@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from algorithms.policies import make_policy
-from algorithms.rollout import Sampler
+from algorithms.rollout import Sampler, TimedActor
 from benchmark.tasks import get_task
 
 
@@ -124,19 +124,6 @@ class _TimedEnvs:
         self.envs.close()
 
 
-class _TimedActor:
-    """A policy's actor with the seconds spent in it counted."""
-
-    def __init__(self, actor):
-        self.actor, self.seconds = actor, 0.0
-
-    def __call__(self, obs):
-        tick = time.perf_counter()
-        actions = self.actor(obs)
-        self.seconds += time.perf_counter() - tick
-        return actions
-
-
 def _replay_seconds(env_id: str, seed: int, sent: list[np.ndarray]) -> float:
     """Seconds for a bare EnvPool pool, seeded as the sampler's was, to step the same actions:
     the same states and contacts, so the same simulator work, with no suite code around it."""
@@ -187,7 +174,7 @@ def sampling_overhead(
     rows = []
     for k in tqdm(range(rounds), desc=f"bench overhead {task.name}", unit="round"):
         pool_seed = derived_seed(seed, k)
-        actor = _TimedActor(policy.actor(np.random.default_rng(k)))
+        actor = TimedActor(policy.actor(np.random.default_rng(k)))
         tick = time.perf_counter()
         with Sampler(task.env_id, 16, pool_seed, num_threads=1) as sampler:
             sampler.envs = timed = _TimedEnvs(sampler.envs)

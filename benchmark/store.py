@@ -153,13 +153,19 @@ def grows(folder: Path, config: dict, changed: list[str]) -> bool:
     if not changed or not set(changed) <= set(GROWABLE) or not checkpoint_path(folder).exists():
         return False
     before = read_json(folder / "config.json")
+    return all(_setting(config, key) > _setting(before, key) for key in changed)
 
-    def value(tree: dict, key: str):
-        for part in key.split("."):
-            tree = tree[part]
-        return tree
 
-    return all(value(config, key) > value(before, key) for key in changed)
+def share_trained(folder: Path, config: dict, changed: list[str]) -> float:
+    """Of a run that `grows`, the share of its new budget it has already trained."""
+    before = read_json(folder / "config.json")
+    return min(_setting(before, key) / _setting(config, key) for key in changed)
+
+
+def _setting(tree: dict, dotted_key: str):
+    for part in dotted_key.split("."):
+        tree = tree[part]
+    return tree
 
 
 def reopen_record(folder: Path) -> None:

@@ -20,7 +20,7 @@ import traceback
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -82,26 +82,26 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
 
 def check_inputs(
     profile: Profile, datasets_dir: Path = DATASETS_DIR, runs_dir: Path | None = None
-) -> list[RunSpec]:
+) -> dict[RunSpec, float]:
     """Before any run starts: load every dataset the profile needs (each is verified), and
     refuse run folders made with another config (a profile edited since, another dataset),
     except runs that the profile only gives more loop iterations (`store.grows`): returns
-    those, which train on from their checkpoints."""
+    those, which train on from their checkpoints, with the share of their budget done."""
     datasets = {}
     for spec in profile.runs():
         if spec.task not in datasets:
             datasets[spec.task] = load_dataset(TASKS[spec.task], datasets_dir)
         datasets[spec.task].expert_pairs(spec.n_traj)  # refuses sizes the dataset lacks
     if runs_dir is None:
-        return []
-    stale, growing = {}, []
+        return {}
+    stale, growing = {}, {}
     for spec in profile.runs():
         task = TASKS[spec.task]
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
         folder = _folder(runs_dir, profile, spec)
         changed = store.config_changes(folder, config)
         if changed and store.grows(folder, config, changed):
-            growing.append(spec)
+            growing[spec] = store.share_trained(folder, config, changed)
         elif changed:
             stale[spec] = changed
     if stale:
@@ -331,12 +331,23 @@ def wall_estimate(planned: list[Planned], workers: int) -> float:
     return max(loads)
 
 
-def format_plan(profile: Profile, planned: list[Planned], runs_dir: Path, workers: int) -> str:
-    """The dry run's text: one line per run, then the totals of what is left to do."""
+def format_plan(
+    profile: Profile,
+    planned: list[Planned],
+    runs_dir: Path,
+    workers: int,
+    growing: dict[RunSpec, float],
+) -> str:
+    """The dry run's text: one line per run, then the totals of what is left to do. A done run
+    that grows (`check_inputs`) counts for the part of its new budget it has still to train."""
     lines = [f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
     todo = []
     for item in planned:
-        status, fraction = store.state(_folder(runs_dir, profile, item.spec))
+        status = store.state(_folder(runs_dir, profile, item.spec))[0]
+        if item.spec in growing:
+            status, left = "grows", 1 - growing[item.spec]
+            # The evaluation's share of the estimate is scaled too: small beside the training.
+            item = replace(item, env_steps=round(item.env_steps * left), cpu_s=item.cpu_s * left)
         if status != "done":
             todo.append(item)
         lines.append(

@@ -17,7 +17,7 @@ from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
 from benchmark.store import RECORD_FILES, state
-from benchmark.sweep import adopt, plan, sweep
+from benchmark.sweep import adopt, check_inputs, format_plan, plan, sweep
 from benchmark.tasks import PAPER_TASKS, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,7 +213,18 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     with pytest.raises(UserInputError, match="3 run folders .* another config .*pairs_per_iter"):
         sweep(classic(pairs_per_iteration=1_500), "local", 2, runs, throughput_file=throughput)
     # ...except where it only gives them more iterations: those train on from their checkpoints.
-    grown = sweep(classic(iterations=4), "local", 2, runs, throughput_file=throughput)
+    bigger = classic(iterations=4)
+    planned = plan(bigger, throughput)
+    text = format_plan(bigger, planned, runs, 2, check_inputs(bigger, runs_dir=runs)).splitlines()
+    # Its dry run counts what they have left: a quarter of their new budget.
+    assert text[-1].startswith("profile smoke: 6 runs, 3 to do")
+    gail = next(p for p in planned if p.spec == RunSpec("cartpole", "gail", 1, 0))
+    assert next(line for line in text if line.startswith("cartpole/gail/")).split()[1:] == [
+        "grows",
+        f"{round(gail.env_steps / 4):,}",
+        f"{gail.cpu_s / 4 / 3600:.2f}",
+    ]
+    grown = sweep(bigger, "local", 2, runs, throughput_file=throughput)
     assert sorted(s.algo for s in grown.done) == ["fem", "gail", "gtal"] and not grown.failed
     gail = runs / "smoke/cartpole/gail/n1/s0"
     assert len(list(csv.DictReader((gail / "metrics.csv").open()))) == 4

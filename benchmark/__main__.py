@@ -107,6 +107,11 @@ def _add_dataset_commands(commands) -> None:
     make = dataset_cmds.add_parser("make", help="sample a task's dataset from its committed expert")
     make.add_argument("--task", required=True, help="a task, or `all` (those with an expert)")
     make.add_argument("--seed", type=_count(0), default=0)
+    make.add_argument(
+        "--expert-log-std",
+        type=float,
+        help="sample with the expert's log-std set to this on every action dimension (a probe)",
+    )
     _folder(make, "--experts", RESULTS / "experts", "experts folder")
     _folder(make, "--datasets", RESULTS / "datasets", "datasets folder")
     make.set_defaults(func=_dataset_make)
@@ -348,7 +353,7 @@ def _dataset_make(args) -> None:
         if args.task == "all" and not (args.experts / task.name / "expert.pt").exists():
             print(f"{task.name}: no committed expert yet, skipped", file=sys.stderr)
             continue
-        card = make_dataset(task, args.experts, args.datasets, seed=args.seed)
+        card = make_dataset(task, args.experts, args.datasets, args.seed, args.expert_log_std)
         print(json.dumps(_dataset_summary(card)))
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from algorithms.data import Pairs, Trajectories, pairs_per_episode, subsample, subsample_offsets
 from algorithms.errors import UserInputError
+from algorithms.policies import GaussianPolicy
 from algorithms.rollout import Sampler, env_spaces
 from benchmark import store
 from benchmark.experts import load_expert
@@ -71,9 +73,21 @@ def make_dataset(
     experts_dir: Path = EXPERTS_DIR,
     datasets_dir: Path = DATASETS_DIR,
     seed: int = 0,
+    log_std: float | None = None,
 ) -> dict:
-    """Sample the task's expert dataset and random baseline from its committed expert."""
+    """Sample the task's expert dataset and random baseline from its committed expert.
+
+    `log_std`: sample with the expert's log-std set to this value on every action dimension (a
+    probe of what the demonstrations' noise does to a learner; the card records it)."""
     expert = load_expert(task, experts_dir)
+    if log_std is not None:
+        if not isinstance(expert, GaussianPolicy):
+            raise UserInputError(
+                f"{task.name}'s expert has no state-independent log-std to set; "
+                "--expert-log-std applies to Gaussian experts only"
+            )
+        with torch.no_grad():
+            expert.log_std.fill_(log_std)
     count = task.largest_dataset
     with Sampler(task.env_id, num_envs=min(count, 16), seed=seed) as sampler:
         trajectories = sampler.collect(
@@ -88,7 +102,7 @@ def make_dataset(
         "code_version": expert_card.get("code_version"),
         "env_steps": expert_card["env_steps"],
         "policy": "stochastic",
-    }
+    } | ({} if log_std is None else {"log_std_set": log_std})
     return write_dataset(task, trajectories, source, seed, datasets_dir)
 
 

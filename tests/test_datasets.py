@@ -5,18 +5,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from algorithms.errors import UserInputError
 from benchmark.__main__ import main
 from benchmark.datasets import (
     ARRAYS,
+    EXPERTS_DIR,
     PAIR_ARRAYS,
     content_sha256,
     load_dataset,
     make_dataset,
     write_dataset,
 )
-from benchmark.experts import TRPOExpertConfig, save_expert, train_expert
+from benchmark.experts import TRPOExpertConfig, load_expert, save_expert, train_expert
 from benchmark.tasks import get_task
 
 CARTPOLE = get_task("cartpole")
@@ -59,6 +61,21 @@ def test_same_seed_same_dataset_other_seed_other_dataset(made, tmp_path):
     other = make_dataset(CARTPOLE, experts, tmp_path / "other", seed=6)
     assert again["sha256"] == card["sha256"] and again["random"] == card["random"]
     assert other["sha256"] != card["sha256"]
+
+
+def test_a_probe_dataset_samples_the_expert_with_the_log_std_it_is_given(made, tmp_path):
+    reacher = get_task("reacher")
+    card = make_dataset(reacher, EXPERTS_DIR, tmp_path, log_std=-1.0)
+    assert card["expert"]["log_std_set"] == -1.0
+    pairs = load_dataset(reacher, tmp_path).expert_pairs(reacher.largest_dataset)
+    expert = load_expert(reacher)
+    with torch.no_grad():
+        mean = expert.dist_params(torch.as_tensor(pairs.obs))[:, : pairs.actions.shape[1]]
+    # The committed expert's own noise is far smaller (log-std about -3.2).
+    noise = (pairs.actions - mean.numpy()).std()
+    assert noise == pytest.approx(np.exp(-1.0), rel=0.1)
+    with pytest.raises(UserInputError, match="cartpole's expert has no state-independent log-std"):
+        make_dataset(CARTPOLE, made[0], tmp_path, log_std=-1.0)
 
 
 def test_nested_sizes_use_the_same_pairs(made):

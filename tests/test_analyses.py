@@ -100,7 +100,7 @@ def test_bc_validation(capsys):
     )
     assert re.fullmatch(
         rf"hopper/bc/n4/s0: best validation score {NUMBER} at step \d+ \(last {NUMBER} at step "
-        rf"10000\); expert actions' variance, summed {NUMBER}",
+        rf"20000\); expert actions' variance, summed {NUMBER}",
         line,
     )
 

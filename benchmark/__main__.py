@@ -243,6 +243,13 @@ def _add_bench_commands(commands) -> None:
     )
     speed.add_argument("--task", default="all", help="a task, or `all` (those with a dataset)")
     speed.add_argument("--out", type=Path, default=RESULTS / "throughput.json")
+    speed.add_argument(
+        "--from-records",
+        type=Path,
+        metavar="RUNS",
+        help="take each task's loop rate from the finished loop runs under RUNS instead (median "
+        "CPU seconds per env step); the evaluation and BC rates stay as measured",
+    )
     speed.set_defaults(func=_bench_throughput)
 
 
@@ -516,12 +523,38 @@ def _bench_throughput(args) -> None:
 
     out = args.out
     data = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
+    if args.from_records:
+        _loop_rates_from_records(data, args.from_records, out)
+        return
     data["machine"] = {"cores": os.cpu_count(), "processor": platform.processor()}
     data["command"] = "python -m benchmark bench throughput"
     for task in _chosen_tasks(args.task):
         data["tasks"][task.name] = {k: float(f"{v:.4g}") for k, v in throughput(task.name).items()}
         print(json.dumps({"task": task.name} | data["tasks"][task.name]))
         store.write_json(out, data)
+
+
+def _loop_rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
+    from benchmark.bench import loop_rates_from_records
+
+    measured = loop_rates_from_records(runs_dir)
+    if not measured:
+        raise UserInputError(
+            f"no finished FEM, GTAL or GAIL runs under {runs_dir}; name a records folder "
+            "(e.g. results/reference/runs)"
+        )
+    missing = sorted(set(measured) - set(data["tasks"]))
+    if missing:
+        raise UserInputError(
+            f"{out} has no figures for {', '.join(missing)}; measure them first with "
+            "`python -m benchmark bench throughput`"
+        )
+    for task, (rate, count) in measured.items():
+        data["tasks"][task]["loop_s_per_step"] = float(f"{rate:.4g}")
+        data["tasks"][task]["loop_runs"] = count
+        print(json.dumps({"task": task, "loop_s_per_step": rate, "loop_runs": count}))
+    data["loop_rates"] = f"python -m benchmark bench throughput --from-records {runs_dir}"
+    store.write_json(out, data)
 
 
 def _records_for(args) -> tuple[str, Path]:

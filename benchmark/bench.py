@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import mujoco
@@ -300,6 +301,30 @@ def _time_to_expert(
         | {"evaluation_s": round(eval_s, 1)},
         "curve": curve,
     }
+
+
+def loop_rates_from_records(runs_dir) -> dict[str, tuple[float, int]]:
+    """Per task: the median CPU seconds per env step of the finished runs under `runs_dir` (every
+    profile) whose learner runs the shared loop (FEM, GTAL, GAIL and their variants), and how many
+    runs that is.
+
+    A real run's episodes are long once its policy stands; `throughput`'s fresh policy falls within
+    a few steps on Hopper, Walker2d, Ant and Humanoid, so it pays a reset every few steps and
+    overstates a sweep's cost (Hopper about 2x).
+    """
+    from algorithms.registry import LEARNERS
+    from benchmark import store
+
+    rates: dict[str, list[float]] = {}
+    for eval_path in sorted(Path(runs_dir).glob("*/*/*/n*/s*/eval.json")):
+        config, evaluation = store.read_record(eval_path.parent)
+        # Records made before the registry name their learner by `algo` only.
+        learner = LEARNERS.get(config.get("learner", config["algo"]))
+        if learner is None or learner.workload is not None or not evaluation.get("env_steps"):
+            continue
+        rate = evaluation["cpu_s"] / evaluation["env_steps"]
+        rates.setdefault(config["task"], []).append(rate)
+    return {task: (float(np.median(r)), len(r)) for task, r in rates.items()}
 
 
 def throughput(task_name: str, iterations: int = 3, bc_steps: int = 300, seed: int = 0) -> dict:

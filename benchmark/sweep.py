@@ -7,7 +7,8 @@ and the others go on. A sweep killed at any moment, SIGKILL included, loses at m
 run's work since its last checkpoint: started again, those runs continue from their checkpoints.
 
 Estimates of env steps and CPU time come from `results/throughput.json`, measured on this machine
-by `python -m benchmark bench throughput`.
+by `python -m benchmark bench throughput`, its loop rates then taken from finished records where
+there are some (`--from-records`).
 """
 
 import ctypes

@@ -19,6 +19,10 @@ from benchmark.__main__ import main
         (["reproduce", "--profile", "smoke", "--runs", "/proc/nope"], "/proc/nope"),
         (["dataset", "make", "--task", "cartpole", "--datasets", "/proc/nope"], "/proc/nope"),
         (["bench", "time-to-expert", "--eval-every", "0"], "0 is below 1"),
+        (
+            ["bench", "throughput", "--from-records", "/nonexistent"],
+            "no finished FEM, GTAL or GAIL",
+        ),
         (["expert", "evaluate", "--task", "cartpole", "--episodes", "-3"], "-3 is below 1"),
         (["learners", "--algo", "x"], "unknown algorithm 'x'"),
         (["tables", "--profile", "quick", "--runs", "/nonexistent"], "no finished runs"),

@@ -188,6 +188,25 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert not (broken.parent.parent / "error.txt").exists()
     assert all(state(p.parent)[0] == "done" for p in runs.rglob("config.json"))
 
+    # The plan's loop rates can come from these records: the loop runs' median CPU per env step
+    # (CartPole's FEM, GTAL and GAIL; Hopper's GAIL), never BC's.
+    rates = tmp_path / "rates.json"
+    rates.write_text(throughput.read_text())
+    main(["bench", "throughput", "--from-records", str(runs), "--out", str(rates)])
+    measured = json.loads(rates.read_text())["tasks"]
+    loop_records = {
+        task: [json.loads(e.read_text()) for e in runs.glob(f"smoke/{task}/[fg]*/n*/s*/eval.json")]
+        for task in ("cartpole", "hopper")
+    }
+    for task, evals in loop_records.items():
+        per_step = sorted(e["cpu_s"] / e["env_steps"] for e in evals)
+        assert measured[task]["loop_runs"] == len(evals) == {"cartpole": 3, "hopper": 1}[task]
+        assert measured[task]["loop_s_per_step"] == pytest.approx(
+            per_step[len(per_step) // 2], rel=1e-3
+        )
+        assert measured[task]["bc_s_per_step"] == RATES["bc_s_per_step"]
+    assert measured["walker"] == RATES
+
     # The finished task becomes the reference's whole: its earlier records (here one of a size
     # no longer in the profile) go, the run folders' checkpoints never come.
     stale = reference / "runs/smoke/cartpole/gail/n9/s0"

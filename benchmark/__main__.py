@@ -247,8 +247,8 @@ def _add_bench_commands(commands) -> None:
         "--from-records",
         type=Path,
         metavar="RUNS",
-        help="take each task's loop rate from the finished loop runs under RUNS instead (median "
-        "CPU seconds per env step); the evaluation and BC rates stay as measured",
+        help="add each task's rate of FEM, GTAL and GAIL from their finished runs under RUNS "
+        "(median CPU seconds per env step); the plan uses it for those learners",
     )
     speed.set_defaults(func=_bench_throughput)
 
@@ -550,9 +550,11 @@ def _loop_rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
             "`python -m benchmark bench throughput`"
         )
     for task, (rate, count) in measured.items():
-        data["tasks"][task]["loop_s_per_step"] = float(f"{rate:.4g}")
-        data["tasks"][task]["loop_runs"] = count
-        print(json.dumps({"task": task, "loop_s_per_step": rate, "loop_runs": count}))
+        data["tasks"][task]["records_loop_s_per_step"] = float(f"{rate:.4g}")
+        data["tasks"][task]["records_loop_runs"] = count
+        print(
+            json.dumps({"task": task, "records_loop_s_per_step": rate, "records_loop_runs": count})
+        )
     data["loop_rates"] = f"python -m benchmark bench throughput --from-records {runs_dir}"
     store.write_json(out, data)
 

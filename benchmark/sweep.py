@@ -7,8 +7,8 @@ and the others go on. A sweep killed at any moment, SIGKILL included, loses at m
 run's work since its last checkpoint: started again, those runs continue from their checkpoints.
 
 Estimates of env steps and CPU time come from `results/throughput.json`, measured on this machine
-by `python -m benchmark bench throughput`, its loop rates then taken from finished records where
-there are some (`--from-records`).
+by `python -m benchmark bench throughput`; FEM's, GTAL's and GAIL's from their finished records
+where there are some (`--from-records`).
 """
 
 import ctypes
@@ -67,13 +67,19 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
                 f"`python -m benchmark bench throughput --task {spec.task}`"
             )
         rate = rates[spec.task]
-        work = profile.learner(spec.algo).planned_workload(profile.config(spec.algo, task))
+        learner = profile.learner(spec.algo)
+        work = learner.planned_workload(profile.config(spec.algo, task))
+        # FEM, GTAL and GAIL at their records' rate where there is one: the bench's fresh policy
+        # resets every few steps and overstates them (docs/performance.md).
+        loop_rate = rate["loop_s_per_step"]
+        if learner.workload is None:
+            loop_rate = rate.get("records_loop_s_per_step", loop_rate)
         # Whole episodes: a batch overshoots its pairs by about a quarter episode per
         # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k).
         per_batch = work.pairs_per_batch + work.num_envs * task.time_limit // 4
         steps = work.batches * per_batch
         cpu_s = (
-            steps * rate["loop_s_per_step"]
+            steps * loop_rate
             + work.supervised_steps * rate["bc_s_per_step"]
             + EVAL_EPISODES * task.time_limit * rate["eval_s_per_step"]
         )

@@ -200,12 +200,22 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     }
     for task, evals in loop_records.items():
         per_step = sorted(e["cpu_s"] / e["env_steps"] for e in evals)
-        assert measured[task]["loop_runs"] == len(evals) == {"cartpole": 3, "hopper": 1}[task]
-        assert measured[task]["loop_s_per_step"] == pytest.approx(
-            per_step[len(per_step) // 2], rel=1e-3
-        )
-        assert measured[task]["bc_s_per_step"] == RATES["bc_s_per_step"]
+        rate = measured[task]["records_loop_s_per_step"]
+        assert rate == pytest.approx(per_step[len(per_step) // 2], rel=1e-3)
+        assert measured[task] == RATES | {
+            "records_loop_s_per_step": rate,
+            "records_loop_runs": {"cartpole": 3, "hopper": 1}[task],
+        }
     assert measured["walker"] == RATES
+    # The plan takes it for the loop learners only.
+    cartpole_gail, cartpole_bc = RunSpec("cartpole", "gail", 1, 0), RunSpec("cartpole", "bc", 1, 0)
+    before = {p.spec: p for p in plan(profile, throughput)}
+    after = {p.spec: p for p in plan(profile, rates)}
+    saved = after[cartpole_gail].env_steps * (
+        RATES["loop_s_per_step"] - measured["cartpole"]["records_loop_s_per_step"]
+    )
+    assert after[cartpole_gail].cpu_s == pytest.approx(before[cartpole_gail].cpu_s - saved)
+    assert after[cartpole_bc].cpu_s == before[cartpole_bc].cpu_s
 
     # The finished task becomes the reference's whole: its earlier records (here one of a size
     # no longer in the profile) go, the run folders' checkpoints never come.

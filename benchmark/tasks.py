@@ -38,6 +38,9 @@ class Task:
     paper_env_id: str | None = None
     """The 2016 gym id the paper used; None for a task the paper did not have, which joins only
     the profiles that name it."""
+    fixed_length: bool = False
+    """Every episode runs to the time limit (nothing ends it early): a batch of whole episodes is
+    then a whole number of rounds of every environment."""
     whole_episodes: bool = True
     """The dataset file keeps whole episodes; False: only the pairs the subsampling keeps, where
     whole episodes would not fit in the repository (Humanoid's 240 are 350 MB, its pairs 17 MB)."""
@@ -118,12 +121,14 @@ TASKS: dict[str, Task] = {
             runs_per_cell=7,
             ends_on_success=False,
             is_mujoco=True,
+            fixed_length=True,
             notes="v5 drops the always-zero z distance (10 observations, v1 had 11). " + _V5_NOTE,
         ),
         Task(
             name="halfcheetah",
             env_id="HalfCheetah-v5",
             paper_env_id="HalfCheetah-v1",
+            fixed_length=True,
             notes=_V5_NOTE,
             **_MUJOCO,
         ),

@@ -108,6 +108,14 @@ def test_the_plan_counts_steps_and_cpu_time_from_the_measured_rates(throughput):
     assert bc.env_steps == 0 and bc.cpu_s == pytest.approx(51 * 1e-3 + 50 * 1000 * 2e-5)
 
 
+def test_the_plan_counts_whole_rounds_where_no_episode_ends_early(throughput):
+    # HalfCheetah's episodes all last 1,000 steps: 20,000 pairs on 16 environments take two
+    # rounds, 32,000 steps, as the batch profile's record measured.
+    (planned,) = plan(load_profile("batch"), throughput)
+    record = ROOT / "results/reference/runs/batch/halfcheetah/gail/n4/s0/eval.json"
+    assert planned.env_steps == json.loads(record.read_text())["env_steps"] == 800 * 32_000
+
+
 def test_the_plan_takes_each_learners_workload_from_the_registry(tmp_path, throughput):
     # DAgger samples its rounds and refits on the aggregate; PPO learners sample their rounds.
     profile = _write_profile(

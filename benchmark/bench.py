@@ -304,9 +304,10 @@ def _time_to_expert(
 
 
 def loop_rates_from_records(runs_dir) -> dict[str, tuple[float, int]]:
-    """Per task: the median CPU seconds per env step of the finished runs under `runs_dir` (every
-    profile) whose learner runs the shared loop (FEM, GTAL, GAIL and their variants), and how many
-    runs that is.
+    """Per task: the CPU seconds per env step of the finished runs under `runs_dir` (every
+    profile) whose learner runs the shared loop (FEM, GTAL, GAIL and their variants), pooled
+    (their CPU seconds over their env steps, so the long runs a sweep's cost is made of weigh
+    most), and how many runs that is.
 
     A real run's episodes are long once its policy stands; `throughput`'s fresh policy falls within
     a few steps on Hopper, Walker2d, Ant and Humanoid, so it pays a reset every few steps and
@@ -315,16 +316,22 @@ def loop_rates_from_records(runs_dir) -> dict[str, tuple[float, int]]:
     from algorithms.registry import LEARNERS
     from benchmark import store
 
-    rates: dict[str, list[float]] = {}
+    totals: dict[str, list[float]] = {}
     for eval_path in sorted(Path(runs_dir).glob("*/*/*/n*/s*/eval.json")):
         config, evaluation = store.read_record(eval_path.parent)
         # Records made before the registry name their learner by `algo` only.
-        learner = LEARNERS.get(config.get("learner", config["algo"]))
-        if learner is None or learner.workload is not None or not evaluation.get("env_steps"):
+        learner = LEARNERS.get(config.get("learner", config.get("algo", "")))
+        if learner is None or learner.workload is not None:
             continue
-        rate = evaluation["cpu_s"] / evaluation["env_steps"]
-        rates.setdefault(config["task"], []).append(rate)
-    return {task: (float(np.median(r)), len(r)) for task, r in rates.items()}
+        if not evaluation.get("env_steps") or "cpu_s" not in evaluation:
+            continue  # early records timed wall-clock only
+        cpu_s, steps, runs = totals.setdefault(config["task"], [0.0, 0, 0])
+        totals[config["task"]] = [
+            cpu_s + evaluation["cpu_s"],
+            steps + evaluation["env_steps"],
+            runs + 1,
+        ]
+    return {task: (cpu_s / steps, runs) for task, (cpu_s, steps, runs) in totals.items()}
 
 
 def throughput(task_name: str, iterations: int = 3, bc_steps: int = 300, seed: int = 0) -> dict:

@@ -23,6 +23,7 @@ from benchmark.__main__ import main
             ["bench", "throughput", "--from-records", "/nonexistent"],
             "no finished FEM, GTAL or GAIL",
         ),
+        (["bench", "throughput", "--from-records", "/x", "--task", "hopper"], "drop --task"),
         (["expert", "evaluate", "--task", "cartpole", "--episodes", "-3"], "-3 is below 1"),
         (["learners", "--algo", "x"], "unknown algorithm 'x'"),
         (["tables", "--profile", "quick", "--runs", "/nonexistent"], "no finished runs"),

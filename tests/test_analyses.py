@@ -5,10 +5,13 @@ or dataset will change."""
 import json
 import re
 
+import numpy as np
 import pytest
 
 from benchmark import analyses, store
 from benchmark.__main__ import main
+from benchmark.datasets import load_dataset
+from benchmark.tasks import get_task
 
 REFERENCE = str(store.REFERENCE_DIR / "runs")
 NUMBER = r"-?\d+\.\d+"
@@ -191,3 +194,48 @@ def test_seed_spread(capsys):
         capsys, "seed_spread", "--profile", "spread", "--runs", REFERENCE, "--cells"
     )
     assert "hopper/gail/n4: 1.05 / 0.99 / 1.05 (mean 1.03, std 0.036)" in cells
+
+
+TINY_MODERN = """name = "tiny_modern"
+description = "two rounds of AIRL and GAIL (PPO) on CartPole"
+[budget.classic]
+iterations = 2
+pairs_per_iteration = 500
+[[grid]]
+tasks = ["cartpole"]
+algorithms = ["airl", "gail_ppo"]
+sizes = [1]
+"""
+
+
+def test_airl_logit(capsys, tmp_path):
+    from benchmark.analyses.airl_logit import separation
+
+    assert separation(np.array([1.0, 2, 3]), np.array([4.0, 5, 6])) == 1.0
+    assert separation(np.array([1.0, 2]), np.array([1.0, 2])) == 0.5
+    profile = tmp_path / "tiny_modern.toml"
+    profile.write_text(TINY_MODERN)
+    runs = tmp_path / "runs"
+    for algo in ("airl", "gail_ppo"):
+        cmd = ["run", "--task", "cartpole", "--algo", algo, "--n-traj", "1", "--profile"]
+        assert main([*cmd, str(profile), "--runs", str(runs)]) == 0
+    capsys.readouterr()
+    args = ["--profile", str(profile), "--runs", str(runs)]
+    (line,) = analyse(capsys, "airl_logit", "cartpole/airl/n1", "--pairs", "300", *args)
+    side = rf"f ({NUMBER}), -log pi ({NUMBER}), logit ({NUMBER}), right \d+%"
+    found = re.fullmatch(
+        rf"cartpole/airl/n1/s0 at iteration 2: expert pairs \((\d+)\): {side}; policy pairs "
+        rf"\((\d+)\): {side}; separated by the logit \d+%, by -log pi alone \d+%, by f alone \d+%",
+        line,
+    )
+    assert found, line
+    expert_pairs = len(load_dataset(get_task("cartpole")).expert_pairs(1))
+    assert int(found[1]) == expert_pairs and int(found[5]) >= 300
+    for f, minus_log_pi, logit in (found.groups()[1:4], found.groups()[5:8]):
+        assert float(logit) == pytest.approx(float(f) + float(minus_log_pi), abs=0.011)
+    # A learner without AIRL's discriminator, or a record without its checkpoint: one line.
+    assert main(["analyse", "airl_logit", "cartpole/gail_ppo/n1", *args]) == 2
+    assert "not an AIRL run" in capsys.readouterr().err
+    (runs / "tiny_modern/cartpole/airl/n1/s0/checkpoints/state.pt").unlink()
+    assert main(["analyse", "airl_logit", "cartpole/airl/n1", *args]) == 2
+    assert "needs the run's last checkpoint" in capsys.readouterr().err

@@ -66,6 +66,10 @@ class AIRLConfig:
     buffer_pairs: int = 8_192
     """The policy's most recent pairs that the discriminator learns from (imitation's tuned
     Hopper AIRL gen_replay_buffer_capacity: 8,192)."""
+    grad_penalty: float = 0.0
+    """Weight of the R1 penalty on the discriminator (as `gail_ppo`'s; here on f, the learned
+    part: log pi has no gradient in D's fit). On Walker2d with 4 trajectories f alone told the
+    expert's states from the policy's (`python -m benchmark analyse airl_logit`)."""
     reward: str = "auto"
     """The generator's reward from the logit f - log pi: "logit" (Fu's: the logit itself),
     "-log(1-D)", "log(D)", or "auto" (GAIL's rule: log(D) where reaching the goal ends the

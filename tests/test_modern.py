@@ -121,6 +121,51 @@ def test_airl_generator_reward_forms_are_functions_of_the_same_logit():
         airl.AIRLConfig(reward="f")
 
 
+def _finite_difference_slope(trainer, t, log_pi, eps=1e-2) -> float:
+    """The R1 penalty by central differences over every real-valued input of every row."""
+    squares = torch.zeros(len(log_pi), dtype=torch.float64)
+    for name, value in t.items():
+        if not value.is_floating_point():
+            continue
+        flat = value.double().reshape(len(value), -1)
+        for column in range(flat.shape[1]):
+            moved = []
+            for step in (eps, -eps):
+                shifted = flat.clone()
+                shifted[:, column] += step
+                inputs = t | {name: shifted.reshape(value.shape).float()}
+                moved.append(trainer.discriminator.logits(inputs, log_pi).double())
+            squares += ((moved[0] - moved[1]) / (2 * eps)) ** 2
+    return squares.mean().item()
+
+
+@pytest.mark.parametrize("algo", ["gail_ppo", "airl"])
+def test_the_gradient_penalty_is_the_mean_squared_slope_on_expert_pairs(algo):
+    if algo == "airl":
+        trainer = _airl_trainer("auto")
+    else:
+        trainer = _tiny_trainer("gail_ppo")
+        trainer.iterate()  # a step away from the zero output layer, whose slope is 0
+    t = gail_ppo.transitions(trainer.expert, slice(0, 16))
+    t = {k: v.float() if v.is_floating_point() else v for k, v in t.items()}
+    log_pi = torch.zeros(16)
+    with torch.no_grad():
+        expected = _finite_difference_slope(trainer, t, log_pi)
+    assert expected > 0
+    assert trainer.slope(t, log_pi).item() == pytest.approx(expected, rel=1e-2)
+
+
+def test_the_gradient_penalty_enters_the_discriminators_fit_only_when_set():
+    expert = load_dataset(CARTPOLE).expert_pairs(1)
+    cfg = replace(airl.AIRLConfig(), iterations=2, pairs_per_iteration=200, num_envs=2)
+    fitted = []
+    for weight in (0.0, 0.0, 10.0):
+        trainer = airl.make(CARTPOLE, expert, replace(cfg, grad_penalty=weight), seed=0)
+        trainer.iterate()
+        fitted.append(torch.cat([p.flatten() for p in trainer.discriminator.parameters()]))
+    assert torch.equal(fitted[0], fitted[1]) and not torch.allclose(fitted[0], fitted[2])
+
+
 def test_airl_refuses_a_dataset_without_next_observations():
     expert = load_dataset(CARTPOLE).expert_pairs(1)
     bare = type(expert)(expert.obs, expert.actions)

@@ -48,6 +48,11 @@ def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile,
     return config
 
 
+def setting_defaults(profile: Profile, algo: str, task: Task) -> dict:
+    """The defaults of the settings in `make_config`'s config, shaped as it (`config_changes`)."""
+    return {"settings": asdict(type(profile.config(algo, task))())}
+
+
 def expert_policy_digest(task: Task) -> str:
     path = EXPERTS_DIR / task.name / "expert.pt"
     if not path.exists():
@@ -84,7 +89,7 @@ def run(
     dataset = load_dataset(task, datasets_dir)
     expert = dataset.expert_pairs(n_traj)
     config = make_config(task, algo, n_traj, seed, profile, dataset)
-    changed = store.config_changes(folder, config)
+    changed = store.config_changes(folder, config, setting_defaults(profile, algo, task))
     if changed and store.grows(folder, config, changed):
         store.reopen_record(folder)
     elif changed:

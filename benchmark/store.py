@@ -130,15 +130,19 @@ def state(folder: Path) -> tuple[str, float]:
     return ("started" if folder.exists() else "pending"), fraction
 
 
-def config_changes(folder: Path, config: dict) -> list[str]:
+def config_changes(folder: Path, config: dict, defaults: dict | None = None) -> list[str]:
     """Where the folder's recorded config differs from `config` (provenance aside), as dotted
-    keys (`settings.steps`)."""
+    keys (`settings.steps`). A key the record lacks is no change where `config` holds the value
+    `defaults` (shaped as `config`) gives it: a setting added to the code after the run, at the
+    default that reproduces the code before it, leaves the run as it was."""
     if not (folder / "config.json").exists():
         return []
     before = read_json(folder / "config.json")
     # JSON turns tuples into lists: compare what a round trip gives.
-    now = json.loads(json.dumps({k: v for k, v in config.items() if k not in PROVENANCE_KEYS}))
-    return _differences(before, now)
+    now, defaults = json.loads(
+        json.dumps([{k: v for k, v in config.items() if k not in PROVENANCE_KEYS}, defaults or {}])
+    )
+    return _differences(before, now, defaults)
 
 
 # A loop learner's state does not depend on its total number of iterations (no schedule reads
@@ -175,12 +179,15 @@ def reopen_record(folder: Path) -> None:
     (folder / "policy.pt").unlink(missing_ok=True)
 
 
-def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+def _differences(before: dict, now: dict, defaults: dict, prefix: str = "") -> list[str]:
     changed = []
     for key, value in now.items():
         old = before.get(key)
+        default = defaults.get(key) if isinstance(defaults, dict) else None
         if isinstance(value, dict) and isinstance(old, dict):
-            changed += _differences(old, value, f"{prefix}{key}.")
+            changed += _differences(old, value, default, f"{prefix}{key}.")
+        elif key not in before and key in (defaults or {}) and value == default:
+            continue
         elif old != value:
             changed.append(prefix + key)
     return changed

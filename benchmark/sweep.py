@@ -31,7 +31,7 @@ from algorithms.errors import UserInputError
 from benchmark import store, tracking
 from benchmark.datasets import DATASETS_DIR, load_dataset
 from benchmark.profiles import Profile, RunSpec
-from benchmark.run import EVAL_EPISODES, RUNS_DIR, make_config, run
+from benchmark.run import EVAL_EPISODES, RUNS_DIR, make_config, run, setting_defaults
 from benchmark.tasks import TASKS
 
 THROUGHPUT_FILE = store.RESULTS_DIR / "throughput.json"
@@ -111,7 +111,7 @@ def check_inputs(
         task = TASKS[spec.task]
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
         folder = _folder(runs_dir, profile, spec)
-        changed = store.config_changes(folder, config)
+        changed = store.config_changes(folder, config, setting_defaults(profile, spec.algo, task))
         if changed and store.grows(folder, config, changed):
             growing[spec] = store.share_trained(folder, config, changed)
         elif changed:

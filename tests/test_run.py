@@ -84,6 +84,19 @@ def test_a_run_refuses_a_folder_started_with_another_config(tmp_path):
         run(CARTPOLE, "bc", 1, 0, other, tmp_path)
 
 
+def test_a_setting_added_after_a_run_at_its_default_leaves_the_run_as_it_was(tmp_path):
+    done = run(CARTPOLE, "bc", 1, 0, TINY, tmp_path)
+    config_file = tmp_path / "tiny" / "cartpole" / "bc" / "n1" / "s0" / "config.json"
+    config = json.loads(config_file.read_text())
+    del config["settings"]["batch_size"]  # at its default: as if the run predated the setting
+    config_file.write_text(json.dumps(config))
+    assert run(CARTPOLE, "bc", 1, 0, TINY, tmp_path) == done
+    del config["settings"]["steps"]  # the profile's, not the default: the run is another one
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(UserInputError, match="another config \\(settings.steps differ"):
+        run(CARTPOLE, "bc", 1, 0, TINY, tmp_path)
+
+
 def _budget(iterations: int) -> Profile:
     return Profile("tiny", "", {"classic": TINY.budgets["classic"] | {"iterations": iterations}})
 

@@ -67,7 +67,9 @@ class GAILPPOConfig:
     grad_penalty: float = 0.0
     """Weight of the R1 penalty (Mescheder et al. 2018) in the discriminator's loss: the mean
     squared norm of the logit's gradient with respect to its inputs on expert pairs. 0 (off) as
-    imitation; a setting for the tasks where the discriminator wins outright."""
+    imitation, which keeps the records made before it; the modern profile sets 10, with which
+    Walker2d went from 0.22 to 0.61 and HalfCheetah from 0.55 to 0.75 at 250 rounds, 4
+    trajectories (HalfCheetah 1.01 at 500; docs/results-modern.md)."""
     reward: str = "auto"
     """"-log(1-D)", "log(D)", or "auto": log(D) where reaching the goal ends the episode (as
     `gail.py`, for the same reason)."""

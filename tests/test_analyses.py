@@ -122,6 +122,32 @@ def test_standstill(capsys):
     )
 
 
+def test_state_gap(capsys):
+    from benchmark.analyses.state_gap import gaps
+
+    expert = np.array([[0.0, 1.0], [2.0, 1.0]])  # column 1 constant: its gap in raw units
+    assert gaps(expert, np.array([[3.0, 4.0], [5.0, 4.0]])).tolist() == [3.0, 3.0]
+    lines = analyse(capsys, "state_gap", "hopper/gail/n4", "--episodes", "2", "--runs", REFERENCE)
+    header, columns = lines[0], lines[1:]
+    pairs = len(load_dataset(get_task("hopper")).expert_pairs(4))
+    assert re.fullmatch(
+        rf"hopper/gail/n4/s0: [\d,]+ policy steps against {pairs} expert pairs; largest gaps "
+        r"\(policy - expert, in expert std\):",
+        header,
+    )
+    assert len(columns) == 5
+    side = rf"({NUMBER}) \+- ({NUMBER})"
+    row = rf"  column \d+: expert {side}, policy {side}, gap ([-+]\d+\.\d+)"
+    shown = []
+    for line in columns:
+        found = re.fullmatch(row, line)
+        assert found, line
+        e_mean, e_std, p_mean, _, gap = map(float, found.groups())
+        assert gap == pytest.approx((p_mean - e_mean) / e_std, abs=0.02 + 0.01 * abs(gap))
+        shown.append(abs(gap))
+    assert shown == sorted(shown, reverse=True)
+
+
 def test_constant_inputs(capsys):
     (line,) = analyse(
         capsys, "constant_inputs", "hopper/bc/n4", "--episodes", "2", "--runs", REFERENCE

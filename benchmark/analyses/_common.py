@@ -9,6 +9,7 @@ from algorithms.errors import UserInputError
 from algorithms.policies import Policy, make_policy
 from algorithms.rollout import env_spaces
 from benchmark import records, store
+from benchmark.profiles import load_profile
 from benchmark.tasks import Task
 
 
@@ -32,7 +33,10 @@ def add_record_options(parser: argparse.ArgumentParser, profile: str = "standard
 
 
 def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:
-    """The folder of a done run of `args.profile` (in `args.runs`, else where the tables read)."""
+    """The folder of a done run of `args.profile`, a name or a .toml file as `run` takes (in
+    `args.runs`, else where the tables read)."""
+    if str(args.profile).endswith(".toml"):
+        args.profile = load_profile(args.profile).name
     runs = args.runs or store.records_for(args.profile)
     folder = store.record_dir(runs, args.profile, task, algo, n_traj, seed)
     if store.state(folder)[0] != "done":

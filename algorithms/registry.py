@@ -76,6 +76,17 @@ class Learner:
             return self.workload(cfg)
         return Workload(cfg.loop.iterations, cfg.loop.pairs_per_iteration, cfg.loop.num_envs)
 
+    @property
+    def rate_group(self) -> str | None:
+        """Whose finished records' CPU seconds per env step stand for this learner's in a cost
+        estimate: "loop" for the shared loop's learners (pooled: a step costs them alike), its
+        own name for the others that only sample and update (GAIL (PPO), AIRL), None where
+        supervised steps are part of the cost (BC, DAgger), which a record's total cannot split
+        from the sampling."""
+        if self.workload is None:
+            return "loop"
+        return None if self.planned_workload(self.config()).supervised_steps else self.name
+
 
 def _bc(task: EnvSpec, expert: Pairs, cfg: bc.BCConfig, seed: int, num_threads=None):
     obs_dim, action_space = env_spaces(task.env_id)

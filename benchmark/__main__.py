@@ -247,8 +247,9 @@ def _add_bench_commands(commands) -> None:
         "--from-records",
         type=Path,
         metavar="RUNS",
-        help="add each task's rate of FEM, GTAL and GAIL from their finished runs under RUNS "
-        "(their CPU seconds over their env steps); the plan uses it for those learners",
+        help="add each task's rates from the finished runs under RUNS (their CPU seconds over "
+        "their env steps): FEM, GTAL and GAIL pooled, GAIL (PPO) and AIRL each; the plan uses "
+        "them for those learners",
     )
     speed.set_defaults(func=_bench_throughput)
 
@@ -526,7 +527,7 @@ def _bench_throughput(args) -> None:
     if args.from_records:
         if args.task != "all":
             raise UserInputError("--from-records takes every task with records; drop --task")
-        _loop_rates_from_records(data, args.from_records, out)
+        _rates_from_records(data, args.from_records, out)
         return
     data["machine"] = {"cores": os.cpu_count(), "processor": platform.processor()}
     data["command"] = "python -m benchmark bench throughput"
@@ -538,14 +539,14 @@ def _bench_throughput(args) -> None:
         store.write_json(out, data)
 
 
-def _loop_rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
-    from benchmark.bench import loop_rates_from_records
+def _rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
+    from benchmark.bench import rates_from_records
 
-    measured = loop_rates_from_records(runs_dir)
+    measured = rates_from_records(runs_dir)
     if not measured:
         raise UserInputError(
-            f"no finished FEM, GTAL or GAIL runs under {runs_dir}; name a records folder "
-            "(e.g. results/reference/runs)"
+            f"no finished FEM, GTAL, GAIL, GAIL (PPO) or AIRL runs under {runs_dir}; name a "
+            "records folder (e.g. results/reference/runs)"
         )
     missing = sorted(set(measured) - set(data["tasks"]))
     if missing:
@@ -553,15 +554,17 @@ def _loop_rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
             f"{out} has no figures for {', '.join(missing)}; measure them first with "
             "`python -m benchmark bench throughput`"
         )
-    for rates in data["tasks"].values():  # a task without records here loses its older figure
-        rates.pop("records_loop_s_per_step", None)
-        rates.pop("records_loop_runs", None)
-    for task, (rate, count) in measured.items():
-        data["tasks"][task]["records_loop_s_per_step"] = float(f"{rate:.4g}")
-        data["tasks"][task]["records_loop_runs"] = count
-        print(
-            json.dumps({"task": task, "records_loop_s_per_step": rate, "records_loop_runs": count})
-        )
+    for rates in data["tasks"].values():  # a task without records here loses its older figures
+        for key in [key for key in rates if key.startswith("records_")]:
+            del rates[key]
+    for task, groups in measured.items():
+        for group, (rate, count) in sorted(groups.items()):
+            figures = {
+                f"records_{group}_s_per_step": float(f"{rate:.4g}"),
+                f"records_{group}_runs": count,
+            }
+            data["tasks"][task].update(figures)
+            print(json.dumps({"task": task} | figures))
     data["loop_rates"] = f"python -m benchmark bench throughput --from-records {runs_dir}"
     store.write_json(out, data)
 

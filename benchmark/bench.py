@@ -303,35 +303,40 @@ def _time_to_expert(
     }
 
 
-def loop_rates_from_records(runs_dir) -> dict[str, tuple[float, int]]:
-    """Per task: the CPU seconds per env step of the finished runs under `runs_dir` (every
-    profile) whose learner runs the shared loop (FEM, GTAL, GAIL and their variants), pooled
-    (their CPU seconds over their env steps, so the long runs a sweep's cost is made of weigh
-    most), and how many runs that is.
+def rates_from_records(runs_dir) -> dict[str, dict[str, tuple[float, int]]]:
+    """Per task and rate group (`Learner.rate_group`: "loop" for FEM, GTAL and GAIL, else the
+    learner's name): the CPU seconds per env step of the finished runs under `runs_dir` (every
+    profile), pooled (their CPU seconds over their env steps, so the long runs a sweep's cost is
+    made of weigh most), and how many runs that is.
 
     A real run's episodes are long once its policy stands; `throughput`'s fresh policy falls within
     a few steps on Hopper, Walker2d, Ant and Humanoid, so it pays a reset every few steps and
-    overstates a sweep's cost (Hopper about 2x).
+    overstates a sweep's cost (Hopper about 2x), while it leaves out GAIL (PPO)'s and AIRL's own
+    updates, which cost more than the shared loop's (their estimates were 1.2-1.6x low).
     """
     from algorithms.registry import LEARNERS
     from benchmark import store
 
-    totals: dict[str, list[float]] = {}
+    totals: dict[str, dict[str, list[float]]] = {}
     for eval_path in sorted(Path(runs_dir).glob("*/*/*/n*/s*/eval.json")):
         config, evaluation = store.read_record(eval_path.parent)
         # Records made before the registry name their learner by `algo` only.
         learner = LEARNERS.get(config.get("learner", config.get("algo", "")))
-        if learner is None or learner.workload is not None:
+        if learner is None or learner.rate_group is None:
             continue
         if not evaluation.get("env_steps") or "cpu_s" not in evaluation:
             continue  # early records timed wall-clock only
-        cpu_s, steps, runs = totals.setdefault(config["task"], [0.0, 0, 0])
-        totals[config["task"]] = [
+        task = totals.setdefault(config["task"], {})
+        cpu_s, steps, runs = task.get(learner.rate_group, [0.0, 0, 0])
+        task[learner.rate_group] = [
             cpu_s + evaluation["cpu_s"],
             steps + evaluation["env_steps"],
             runs + 1,
         ]
-    return {task: (cpu_s / steps, runs) for task, (cpu_s, steps, runs) in totals.items()}
+    return {
+        task: {group: (cpu_s / steps, runs) for group, (cpu_s, steps, runs) in groups.items()}
+        for task, groups in totals.items()
+    }
 
 
 def throughput(task_name: str, iterations: int = 3, bc_steps: int = 300, seed: int = 0) -> dict:

@@ -7,8 +7,8 @@ and the others go on. A sweep killed at any moment, SIGKILL included, loses at m
 run's work since its last checkpoint: started again, those runs continue from their checkpoints.
 
 Estimates of env steps and CPU time come from `results/throughput.json`, measured on this machine
-by `python -m benchmark bench throughput`; FEM's, GTAL's and GAIL's from their finished records
-where there are some (`--from-records`).
+by `python -m benchmark bench throughput`; a learner's from finished records of its rate group
+where there are some (`--from-records`; `Learner.rate_group`).
 """
 
 import ctypes
@@ -69,11 +69,11 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
         rate = rates[spec.task]
         learner = profile.learner(spec.algo)
         work = learner.planned_workload(profile.config(spec.algo, task))
-        # FEM, GTAL and GAIL at their records' rate where there is one: the bench's fresh policy
-        # resets every few steps and overstates them (docs/performance.md).
+        # At the rate of finished records of its group where there are some: the bench's fresh
+        # policy resets every few steps and runs the shared loop only (docs/performance.md).
         loop_rate = rate["loop_s_per_step"]
-        if learner.workload is None:
-            loop_rate = rate.get("records_loop_s_per_step", loop_rate)
+        if learner.rate_group:
+            loop_rate = rate.get(f"records_{learner.rate_group}_s_per_step", loop_rate)
         # Whole episodes: a batch overshoots its pairs by about a quarter episode per
         # environment (quick records: Hopper 25.7k pairs for 20k, CartPole 6.1k for 5k), or up
         # to whole rounds of every environment where no episode ends early (HalfCheetah: 64k

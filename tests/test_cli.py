@@ -21,7 +21,7 @@ from benchmark.__main__ import main
         (["bench", "time-to-expert", "--eval-every", "0"], "0 is below 1"),
         (
             ["bench", "throughput", "--from-records", "/nonexistent"],
-            "no finished FEM, GTAL or GAIL",
+            "no finished FEM, GTAL, GAIL, GAIL (PPO) or AIRL",
         ),
         (["bench", "throughput", "--from-records", "/x", "--task", "hopper"], "drop --task"),
         (["expert", "evaluate", "--task", "cartpole", "--episodes", "-3"], "-3 is below 1"),

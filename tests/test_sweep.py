@@ -131,12 +131,47 @@ def test_the_plan_takes_each_learners_workload_from_the_registry(tmp_path, throu
     refits = 101 + 10 * 2_000  # BC phase, then 2,000 Adam steps a round
     assert planned["dagger"].cpu_s == pytest.approx(dagger_steps * 1e-4 + refits * 1e-3 + eval_s)
     assert planned["gail_ppo"].env_steps == 7 * (2_000 + 8 * 1000 // 4)
-    # Neither runs the shared loop, so neither takes FEM's, GTAL's and GAIL's rate from records.
+    # Neither runs the shared loop, so neither takes FEM's, GTAL's and GAIL's rate from records;
+    # GAIL (PPO) takes its own records' rate, DAgger (supervised steps too) none.
     rates = json.loads(throughput.read_text())
     rates["tasks"]["hopper"] = RATES | {"records_loop_s_per_step": 1e-6}
     throughput.write_text(json.dumps(rates))
     again = {p.spec.algo: p for p in plan(load_profile(str(profile)), throughput)}
     assert {a: p.cpu_s for a, p in again.items()} == {a: p.cpu_s for a, p in planned.items()}
+    rates["tasks"]["hopper"] |= {
+        "records_gail_ppo_s_per_step": 3e-4,
+        "records_dagger_s_per_step": 1,
+    }
+    throughput.write_text(json.dumps(rates))
+    again = {p.spec.algo: p for p in plan(load_profile(str(profile)), throughput)}
+    ppo = planned["gail_ppo"]
+    assert again["gail_ppo"].cpu_s == pytest.approx(ppo.cpu_s + ppo.env_steps * (3e-4 - 1e-4))
+    assert again["dagger"].cpu_s == planned["dagger"].cpu_s
+
+
+def test_ppo_learners_rates_come_from_their_own_records(tmp_path, throughput):
+    profile = _write_profile(
+        tmp_path,
+        "tiny_modern",
+        "[budget.classic]\niterations = 2\npairs_per_iteration = 500\nbc_steps = 11\n"
+        '[[grid]]\ntasks = ["cartpole"]\nalgorithms = ["gail_ppo", "airl", "dagger"]\n'
+        "sizes = [1]\nseeds = 2\n",
+    )
+    runs = tmp_path / "runs"
+    assert (
+        main(["reproduce", "--profile", str(profile), "--runs", str(runs), "--workers", "1"]) == 0
+    )
+    main(["bench", "throughput", "--from-records", str(runs), "--out", str(throughput)])
+    measured = json.loads(throughput.read_text())["tasks"]["cartpole"]
+    for algo in ("gail_ppo", "airl"):
+        evals = [json.loads(e.read_text()) for e in runs.glob(f"*/cartpole/{algo}/n1/s*/eval.json")]
+        pooled = sum(e["cpu_s"] for e in evals) / sum(e["env_steps"] for e in evals)
+        assert measured[f"records_{algo}_s_per_step"] == pytest.approx(pooled, rel=1e-3)
+        assert measured[f"records_{algo}_runs"] == len(evals) == 2
+    # DAgger's cost holds its refits too, which its records' total cannot split off.
+    assert set(measured) == set(RATES) | {
+        f"records_{algo}_{kind}" for algo in ("gail_ppo", "airl") for kind in ("s_per_step", "runs")
+    }
 
 
 def test_a_dry_run_prints_the_plan_and_runs_nothing(tmp_path, throughput, monkeypatch, capsys):

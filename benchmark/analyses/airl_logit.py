@@ -52,9 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     _common.add_record_options(parser, profile="modern")
     args = parser.parse_args(argv)
     task_name, algo, n_traj, seed = _common.parse_run(args.run)
-    profile = load_profile(args.profile)  # a name or a .toml path, as `run` takes
-    args.profile = profile.name
-    folder = _common.done_record(args, task_name, algo, n_traj, seed)
+    profile = load_profile(args.profile)
+    folder = _common.done_record(args, task_name, algo, n_traj, seed)  # a .toml too, as `run`
     checkpoint = store.checkpoint_path(folder)
     if not checkpoint.exists():
         raise UserInputError(

@@ -45,7 +45,7 @@ import torch
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
 from algorithms.gail import reward_from_logits, uses_log_d
-from algorithms.gail_ppo import AdversarialPPO
+from algorithms.gail_ppo import AdversarialPPO, centres_reward
 from algorithms.policies import Standardizer, mlp
 from algorithms.ppo import PPOConfig
 
@@ -84,6 +84,8 @@ class AIRLConfig:
     """The generator's reward from the logit f - log pi: "logit" (Fu's: the logit itself),
     "-log(1-D)", "log(D)", or "auto" (GAIL's rule: log(D) where reaching the goal ends the
     episode, else -log(1-D)); the module docstring says why not Fu's by default."""
+    reward_center: str = "never"
+    """As `gail_ppo`'s: whether the loop subtracts the learned reward's running mean."""
     ppo: PPOConfig = PPOConfig()
 
     def __post_init__(self):
@@ -91,6 +93,7 @@ class AIRLConfig:
             raise UserInputError(
                 f"reward = {self.reward!r}; expected one of {', '.join(AIRL_REWARD_FORMS)}"
             )
+        centres_reward(self.reward_center, False)
 
 
 class AIRLDiscriminator(torch.nn.Module):
@@ -136,4 +139,6 @@ def make(task, expert: Pairs, cfg: AIRLConfig, seed: int, num_threads=None) -> A
     def make_discriminator(expert: Pairs, action_space):
         return AIRLDiscriminator(expert, cfg.ppo.gamma, cfg.reward, task.ends_on_success)
 
-    return AdversarialPPO(task.env_id, expert, make_discriminator, cfg, seed, num_threads)
+    return AdversarialPPO(
+        task.env_id, expert, make_discriminator, cfg, seed, num_threads, task.fixed_length
+    )

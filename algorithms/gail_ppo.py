@@ -8,7 +8,8 @@ What differs from `gail.py` (the paper's GAIL), and why:
   a buffer of the policy's recent pairs (not one step on the last batch only), so it follows
   the policy without forgetting the pairs of a few batches ago;
 - the learned reward is divided by its running standard deviation, so PPO's step sizes need
-  not follow the discriminator's confidence (imitation normalises its reward net's output).
+  not follow the discriminator's confidence (imitation normalises its reward net's output),
+  and optionally less its running mean (`reward_center`).
 
 The policy is the paper's (`policies.py`: 100-100 tanh, Gaussian or softmax), so that the
 comparison with `gail` is about the training method. `AdversarialPPO` is the loop; AIRL
@@ -34,12 +35,22 @@ from torch.nn import functional as F
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import UserInputError
 from algorithms.gail import REWARD_FORMS, Discriminator, reward_from_logits, uses_log_d
-from algorithms.policies import Standardizer, make_policy
+from algorithms.policies import GaussianPolicy, Standardizer, make_policy
 from algorithms.ppo import PPOConfig, ValueNet
 from algorithms.ppo import update as ppo_update
 from algorithms.rollout import Sampler, derived_seed, env_spaces
 
 TRANSITION_FIELDS = ("obs", "actions", "next_obs", "terminal")
+REWARD_CENTRES = ("never", "fixed_length", "always")
+
+
+def centres_reward(setting: str, fixed_length: bool) -> bool:
+    """Whether the loop subtracts the learned reward's running mean (`reward_center`)."""
+    if setting not in REWARD_CENTRES:
+        raise UserInputError(
+            f"reward_center = {setting!r}; expected one of {', '.join(REWARD_CENTRES)}"
+        )
+    return setting == "always" or (setting == "fixed_length" and fixed_length)
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,10 @@ class GAILPPOConfig:
     """Discriminator steps per round (imitation's tuned Hopper GAIL: 8, with whole expert
     episodes; on the paper's ~50 pairs per trajectory, 8 let D separate the expert's 200 pairs
     of Hopper n4 at once and the reward went flat: 0.02 normalised after 136k env steps, against
-    0.18 with 1 step, the paper's count per iteration)."""
+    0.18 with 1 step, the paper's count per iteration). The modern profile sets 8 with the R1
+    penalty, which keeps the discriminator from winning so; with 1 step on Reacher the reward
+    stayed flat (logistic loss 0.69) while the policy's spread collapsed
+    (docs/results-modern.md)."""
     disc_minibatch: int = 128
     """Expert pairs per discriminator step, and as many policy pairs (imitation's tuned Hopper
     GAIL demo_batch_size: 128)."""
@@ -73,6 +87,16 @@ class GAILPPOConfig:
     reward: str = "auto"
     """"-log(1-D)", "log(D)", or "auto": log(D) where reaching the goal ends the episode (as
     `gail.py`, for the same reason)."""
+    reward_center: str = "never"
+    """Whether the learned reward, divided by its running std, also has its running mean
+    subtracted: "never" (imitation's default), "always" (imitation's RunningNorm output layer),
+    or "fixed_length": only where no episode ends early (Reacher, HalfCheetah). An offset in
+    the reward (every pair's -log(1 - D) is log 2 at first, and divided by a running std that
+    starts near 0 it is thousands) reaches the value function through the bootstrap at the
+    time-limit cut, V = offset / (1 - gamma), whose errors then outweigh the discriminator's
+    signal in the advantages. Where falling ends the episode the offset is the paper's GAIL's
+    own reward for staying up, and stays. The modern profile sets "fixed_length"
+    (docs/results-modern.md has the measurements)."""
     ppo: PPOConfig = PPOConfig()
 
     def __post_init__(self):
@@ -80,6 +104,7 @@ class GAILPPOConfig:
             raise UserInputError(
                 f"reward = {self.reward!r}; expected one of {', '.join(REWARD_FORMS)}"
             )
+        centres_reward(self.reward_center, False)
 
 
 class GAILDiscriminator(torch.nn.Module):
@@ -123,8 +148,10 @@ class AdversarialPPO:
         cfg,
         seed: int,
         num_threads: int | None = None,
+        fixed_length: bool = False,
     ):
         self.env_id, self.cfg, self.seed, self.num_threads = env_id, cfg, seed, num_threads
+        self.centre = centres_reward(cfg.reward_center, fixed_length)
         obs_dim, action_space = env_spaces(env_id)
         self.expert = expert
         torch.manual_seed(seed + 1)
@@ -168,7 +195,8 @@ class AdversarialPPO:
         sampled = time.perf_counter()
         learned = self.learned_reward(batch)
         self.reward_norm.update(learned[:, None])
-        rewards = learned / self.reward_norm.std.item()
+        offset = self.reward_norm.mean.item() if self.centre else 0.0
+        rewards = (learned - offset) / self.reward_norm.std.item()
         stats = ppo_update(
             self.policy, self.value_fn, self.optimizer, batch, rewards, self.cfg.ppo, self.rng
         )
@@ -179,6 +207,8 @@ class AdversarialPPO:
         self.iteration += 1
         self.env_steps += batch.num_steps
         self.wall_s += done - tick
+        if isinstance(self.policy, GaussianPolicy):
+            stats["charts/policy_log_std"] = self.policy.log_std.mean().item()
         return {
             "iteration": self.iteration,
             "env_steps": self.env_steps,
@@ -218,12 +248,17 @@ class AdversarialPPO:
             self.disc_optimizer.zero_grad()
             loss.backward()
             self.disc_optimizer.step()
+        # Measured after the last step on its minibatch, as `gail.py` logs them: a
+        # discriminator that wins shows here before the return does.
         with torch.no_grad():
-            right = torch.cat([logits[:n] > 0, logits[n:] <= 0]).float()
+            after = self.discriminator.logits(t, log_pi)
+            reward = self.discriminator.reward(after)
         return {
             "losses/discriminator_loss": loss.item(),
-            "losses/discriminator_expert_accuracy": right[:n].mean().item(),
-            "losses/discriminator_policy_accuracy": right[n:].mean().item(),
+            "losses/discriminator_expert_accuracy": (after[:n] > 0).float().mean().item(),
+            "losses/discriminator_policy_accuracy": (after[n:] <= 0).float().mean().item(),
+            "charts/reward_on_expert": reward[:n].mean().item(),
+            "charts/reward_on_policy": reward[n:].mean().item(),
         }
 
     def slope(self, t: dict[str, torch.Tensor], log_pi: torch.Tensor) -> torch.Tensor:
@@ -269,4 +304,6 @@ def make(task, expert: Pairs, cfg: GAILPPOConfig, seed: int, num_threads=None) -
     def make_discriminator(expert: Pairs, action_space):
         return GAILDiscriminator(expert, action_space, task.ends_on_success, cfg)
 
-    return AdversarialPPO(task.env_id, expert, make_discriminator, cfg, seed, num_threads)
+    return AdversarialPPO(
+        task.env_id, expert, make_discriminator, cfg, seed, num_threads, task.fixed_length
+    )

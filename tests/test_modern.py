@@ -166,6 +166,35 @@ def test_the_gradient_penalty_enters_the_discriminators_fit_only_when_set():
     assert torch.equal(fitted[0], fitted[1]) and not torch.allclose(fitted[0], fitted[2])
 
 
+@pytest.mark.parametrize("algo", ["gail_ppo", "airl"])
+def test_the_diagnostics_show_a_discriminator_that_wins(algo):
+    """Many discriminator steps against the untrained policy: the accuracies and rewards it
+    logs are those after its steps, so they show the expert told apart from the policy."""
+    expert = load_dataset(CARTPOLE).expert_pairs(1)
+    cfg = LEARNERS[algo].config()
+    cfg = replace(cfg, iterations=1, pairs_per_iteration=400, num_envs=2, disc_updates=300)
+    metrics = LEARNERS[algo].make(CARTPOLE, expert, cfg, 0).iterate()
+    assert metrics["losses/discriminator_expert_accuracy"] > 0.9
+    assert metrics["losses/discriminator_policy_accuracy"] > 0.9
+    assert metrics["charts/reward_on_expert"] > metrics["charts/reward_on_policy"]
+
+
+def test_the_reward_is_centred_only_where_the_setting_and_the_task_say():
+    """CartPole's episodes end early: "fixed_length" leaves its reward as "never" does."""
+    expert = load_dataset(CARTPOLE).expert_pairs(1)
+    cfg = replace(gail_ppo.GAILPPOConfig(), iterations=2, pairs_per_iteration=300, num_envs=2)
+    policies = []
+    for setting in ("never", "fixed_length", "always"):
+        trainer = gail_ppo.make(CARTPOLE, expert, replace(cfg, reward_center=setting), seed=0)
+        for _ in range(2):
+            trainer.iterate()
+        policies.append(torch.cat([p.flatten() for p in trainer.policy.parameters()]))
+    assert torch.equal(policies[0], policies[1]) and not torch.allclose(policies[0], policies[2])
+    assert gail_ppo.centres_reward("fixed_length", fixed_length=True)
+    with pytest.raises(UserInputError, match="reward_center"):
+        replace(cfg, reward_center="yes")
+
+
 def test_airl_refuses_a_dataset_without_next_observations():
     expert = load_dataset(CARTPOLE).expert_pairs(1)
     bare = type(expert)(expert.obs, expert.actions)

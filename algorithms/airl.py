@@ -15,7 +15,9 @@ Ant, Humanoid), a negative reward per step pays the policy to fall sooner. imita
 AIRL gives the generator f, benchmarks it only on fixed-horizon tasks (seals), where no such
 incentive exists. So the generator's reward is a setting (`reward`): by default GAIL's rule for
 the same discriminator output, -log(1 - D) = softplus(f - log pi) > 0, or log D where reaching a
-goal ends the episode; "logit" is Fu's f - log pi.
+goal ends the episode; "logit" is Fu's f - log pi, "f" imitation's. On Reacher (fixed length)
+the default's -log pi, an entropy bonus, outran f: the policy's log-std rose to +4 and +6.7 and
+it scored -1.67 with 4 trajectories; with "f" 0.85 (docs/results-modern.md).
 
 Measured on Hopper with 4 trajectories, 250 rounds of 4,096 pairs, seed 0 (normalised return of
 the final policy; `python -m benchmark run --task hopper --algo airl --n-traj 4 --profile modern`
@@ -49,7 +51,7 @@ from algorithms.gail_ppo import AdversarialPPO, centres_reward
 from algorithms.policies import Standardizer, mlp
 from algorithms.ppo import PPOConfig
 
-AIRL_REWARD_FORMS = ("auto", "logit", "-log(1-D)", "log(D)")
+AIRL_REWARD_FORMS = ("auto", "logit", "f", "-log(1-D)", "log(D)")
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,9 @@ class AIRLConfig:
     HalfCheetah from 0.22 to 0.85 at 250 rounds (the module docstring)."""
     reward: str = "auto"
     """The generator's reward from the logit f - log pi: "logit" (Fu's: the logit itself),
-    "-log(1-D)", "log(D)", or "auto" (GAIL's rule: log(D) where reaching the goal ends the
-    episode, else -log(1-D)); the module docstring says why not Fu's by default."""
+    "f" (imitation's: the logit without -log pi, so without its entropy bonus), "-log(1-D)",
+    "log(D)", or "auto" (GAIL's rule: log(D) where reaching the goal ends the episode, else
+    -log(1-D)); the module docstring says why not Fu's by default."""
     reward_center: str = "never"
     """As `gail_ppo`'s: whether the loop subtracts the learned reward's running mean."""
     ppo: PPOConfig = PPOConfig()
@@ -108,7 +111,7 @@ class AIRLDiscriminator(torch.nn.Module):
             )
         obs_dim = expert.obs.shape[1]
         self.gamma = gamma
-        self.fu_reward = reward == "logit"
+        self.form = reward
         self.log_d = uses_log_d(reward, ends_on_success)
         self.obs_norm = Standardizer(obs_dim)
         self.obs_norm.update(expert.obs)
@@ -125,9 +128,12 @@ class AIRLDiscriminator(torch.nn.Module):
         """log D / (1 - D) = f - log pi."""
         return self.f(t["obs"], t["next_obs"], t["terminal"]) - log_pi
 
-    def reward(self, logits: torch.Tensor) -> torch.Tensor:
-        # Fu's log D - log(1 - D) is the logit itself
-        return logits if self.fu_reward else reward_from_logits(logits, self.log_d)
+    def reward(self, logits: torch.Tensor, log_pi: torch.Tensor) -> torch.Tensor:
+        if self.form == "logit":  # Fu's log D - log(1 - D) is the logit itself
+            return logits
+        if self.form == "f":
+            return logits + log_pi
+        return reward_from_logits(logits, self.log_d)
 
     def update_standardizer(self, batch: Trajectories) -> None:
         self.obs_norm.update(batch.obs)

@@ -109,7 +109,7 @@ class GAILPPOConfig:
 
 class GAILDiscriminator(torch.nn.Module):
     """The paper's discriminator (`gail.Discriminator`) behind the interface of the loop:
-    `logits(transitions, log_pi)` = log D / (1 - D), `reward(logits)`."""
+    `logits(transitions, log_pi)` = log D / (1 - D), `reward(logits, log_pi)`."""
 
     def __init__(self, expert: Pairs, action_space, ends_on_success: bool, cfg: GAILPPOConfig):
         super().__init__()
@@ -122,7 +122,7 @@ class GAILDiscriminator(torch.nn.Module):
     def logits(self, t: dict[str, torch.Tensor], log_pi: torch.Tensor) -> torch.Tensor:
         return self.inner.logits(t["obs"], t["actions"])
 
-    def reward(self, logits: torch.Tensor) -> torch.Tensor:
+    def reward(self, logits: torch.Tensor, log_pi: torch.Tensor) -> torch.Tensor:
         return reward_from_logits(logits, self.log_d)
 
     def update_standardizer(self, batch: Trajectories) -> None:
@@ -183,7 +183,8 @@ class AdversarialPPO:
         t = transitions(batch)
         with torch.no_grad():
             log_pi = self.policy.log_prob(self.policy.dist_params(t["obs"]), t["actions"])
-            return self.discriminator.reward(self.discriminator.logits(t, log_pi)).double().numpy()
+            logits = self.discriminator.logits(t, log_pi)
+            return self.discriminator.reward(logits, log_pi).double().numpy()
 
     def iterate(self) -> dict[str, float]:
         """One round; returns its metrics (the true return is the environment's)."""
@@ -252,7 +253,7 @@ class AdversarialPPO:
         # discriminator that wins shows here before the return does.
         with torch.no_grad():
             after = self.discriminator.logits(t, log_pi)
-            reward = self.discriminator.reward(after)
+            reward = self.discriminator.reward(after, log_pi)
         return {
             "losses/discriminator_loss": loss.item(),
             "losses/discriminator_expert_accuracy": (after[:n] > 0).float().mean().item(),

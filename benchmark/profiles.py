@@ -7,6 +7,7 @@ Learners: `[learners.<name>]` sets any field of a learner's config (`benchmark.s
 profile: `[learners.gail]` changes GAIL itself; a table under a new name with
 `algorithm = "gail"` (and optionally `label = "..."`) adds a variant that grids can name beside
 GAIL, with its own records and table rows (the paper's Reacher causal-entropy sweep, an ablation).
+`[learners.<name>.tasks.<task>]` sets some of them on one task only, over the learner's table.
 
 Beside: `beside = "<profile>"` shows that profile's records beside this one's in its tables,
 figures and statistics, on this profile's tasks (today's methods beside the paper's, without
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from algorithms.errors import UserInputError
 from algorithms.registry import LEARNERS, Learner
-from benchmark.settings import build_config
+from benchmark.settings import build_config, flatten
 from benchmark.tasks import PAPER_TASKS, TASKS, Task
 
 PROTOCOLS_DIR = Path(__file__).parent / "protocols"
@@ -85,10 +86,13 @@ class Profile:
 
     def config(self, algo: str, task: Task):
         """The config of `algo`'s runs on `task` under this profile."""
-        settings = {
-            k: v for k, v in self.learners.get(algo, {}).items() if k not in ("algorithm", "label")
-        }
+        table = self.learners.get(algo, {})
+        settings = {k: v for k, v in table.items() if k not in ("algorithm", "label", "tasks")}
+        on_task = table.get("tasks", {}).get(task.name, {})
         where = f"profile {self.name}, learners.{algo}"
+        # The task's table wins over the learner's: flattened, so that a nested setting
+        # (ppo.clip) replaces only itself.
+        settings = flatten(settings) | flatten(on_task)
         return build_config(self.learner(algo), asdict(self.budget(task)), settings, where)
 
     def budget(self, task: Task) -> Budget:
@@ -220,6 +224,9 @@ def load_profile(name: str) -> Profile:
         _check_grid_block(path, block, profile.algorithms)
     for spec in profile.runs():  # every setting, checked against every task it will run on
         profile.config(spec.algo, TASKS[spec.task])
+    for algo, table in profile.learners.items():  # and a task's table the grid does not run
+        for task in table.get("tasks", {}):
+            profile.config(algo, TASKS[task])
     return profile
 
 
@@ -232,6 +239,14 @@ def _checked_learners(path: Path, learners) -> dict[str, dict]:
             raise UserInputError(
                 f"{path}: [learners.{name}] needs algorithm = one of {', '.join(LEARNERS)} "
                 "(the learner it is a variant of); fix the file"
+            )
+        per_task = table.get("tasks", {})
+        if not isinstance(per_task, dict) or not all(
+            task in TASKS and isinstance(t, dict) for task, t in per_task.items()
+        ):
+            raise UserInputError(
+                f"{path}: [learners.{name}.tasks] holds one table per task, named among "
+                f"{', '.join(TASKS)}; fix the file"
             )
         if name in LEARNERS and base != name:
             raise UserInputError(

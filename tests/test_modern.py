@@ -117,8 +117,14 @@ def test_airl_generator_reward_forms_are_functions_of_the_same_logit():
     goal_ends = replace(CARTPOLE, ends_on_success=True)  # auto picks log D, as GAIL's rule
     log_d = _airl_trainer("auto", goal_ends).learned_reward(t)
     np.testing.assert_allclose(log_d, -np.log1p(np.exp(-logit)), rtol=1e-5, atol=1e-6)
-    with pytest.raises(UserInputError, match="reward = 'f'; expected one of auto, logit"):
-        airl.AIRLConfig(reward="f")
+    trainer = _airl_trainer("f")  # imitation's: the logit plus log pi
+    f_only = trainer.learned_reward(t)
+    with torch.no_grad():
+        obs, actions = torch.as_tensor(t.obs), torch.as_tensor(t.actions)
+        log_pi = trainer.policy.log_prob(trainer.policy.dist_params(obs), actions).numpy()
+    np.testing.assert_allclose(f_only, logit + log_pi, rtol=1e-5, atol=1e-5)
+    with pytest.raises(UserInputError, match="reward = 'g'; expected one of auto, logit"):
+        airl.AIRLConfig(reward="g")
 
 
 def _finite_difference_slope(trainer, t, log_pi, eps=1e-2) -> float:

@@ -136,6 +136,26 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.strip().startswith("error: unknown profile 'x'; known profiles")
 
 
+def test_a_learners_task_table_sets_its_settings_on_that_task_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    (tmp_path / "per_task.toml").write_text(
+        "[learners.gail_ppo]\ndisc_updates = 2\nclip = 0.1\n"
+        "[learners.gail_ppo.tasks.reacher]\ndisc_updates = 8\nppo.clip = 0.3\n"
+        '[[grid]]\ntasks = ["reacher", "hopper"]\nalgorithms = ["gail_ppo"]\n'
+    )
+    profile = load_profile("per_task")
+    reacher, hopper = (profile.config("gail_ppo", get_task(t)) for t in ("reacher", "hopper"))
+    assert (reacher.disc_updates, reacher.ppo.clip) == (8, 0.3)
+    assert (hopper.disc_updates, hopper.ppo.clip) == (2, 0.1)
+    (tmp_path / "bad_task.toml").write_text("[learners.gail_ppo.tasks.reachr]\ndisc_updates = 8\n")
+    with pytest.raises(UserInputError, match="one table per task"):
+        load_profile("bad_task")
+    # A task's table is checked even where the grid does not run the learner on that task.
+    (tmp_path / "typo.toml").write_text("[learners.gail_ppo.tasks.ant]\ndisc_update = 8\n")
+    with pytest.raises(UserInputError, match="'disc_update' is not a setting of GAILPPOConfig"):
+        load_profile("typo")
+
+
 def test_unknown_algorithm_and_too_many_trajectories_get_one_line(tmp_path, capsys):
     out = ["--runs", str(tmp_path)]
     assert main(["run", "--task", "cartpole", "--algo", "nonesuch", "--n-traj", "1", *out]) == 2

@@ -112,6 +112,11 @@ def _add_dataset_commands(commands) -> None:
         type=float,
         help="sample with the expert's log-std set to this on every action dimension (a probe)",
     )
+    make.add_argument(
+        "--subsample-every",
+        type=_count(1),
+        help="keep every k-th pair (default: the task's, the paper's rate; a probe)",
+    )
     _folder(make, "--experts", RESULTS / "experts", "experts folder")
     _folder(make, "--datasets", RESULTS / "datasets", "datasets folder")
     make.set_defaults(func=_dataset_make)
@@ -361,7 +366,14 @@ def _dataset_make(args) -> None:
         if args.task == "all" and not (args.experts / task.name / "expert.pt").exists():
             print(f"{task.name}: no committed expert yet, skipped", file=sys.stderr)
             continue
-        card = make_dataset(task, args.experts, args.datasets, args.seed, args.expert_log_std)
+        card = make_dataset(
+            task,
+            args.experts,
+            args.datasets,
+            args.seed,
+            args.expert_log_std,
+            args.subsample_every,
+        )
         print(json.dumps(_dataset_summary(card)))
 
 

@@ -74,11 +74,14 @@ def make_dataset(
     datasets_dir: Path = DATASETS_DIR,
     seed: int = 0,
     log_std: float | None = None,
+    subsample_every: int | None = None,
 ) -> dict:
     """Sample the task's expert dataset and random baseline from its committed expert.
 
     `log_std`: sample with the expert's log-std set to this value on every action dimension (a
-    probe of what the demonstrations' noise does to a learner; the card records it)."""
+    probe of what the demonstrations' noise does to a learner; the card records it).
+    `subsample_every`: keep every k-th pair instead of the task's (the paper's) rate, a probe of
+    what more pairs from the same trajectories do; the card records it, and loading follows it."""
     expert = load_expert(task, experts_dir)
     if log_std is not None:
         if not isinstance(expert, GaussianPolicy):
@@ -103,19 +106,25 @@ def make_dataset(
         "env_steps": expert_card["env_steps"],
         "policy": "stochastic",
     } | ({} if log_std is None else {"log_std_set": log_std})
-    return write_dataset(task, trajectories, source, seed, datasets_dir)
+    return write_dataset(task, trajectories, source, seed, datasets_dir, subsample_every)
 
 
 def write_dataset(
-    task: Task, trajectories: Trajectories, source: dict, seed: int, datasets_dir: Path
+    task: Task,
+    trajectories: Trajectories,
+    source: dict,
+    seed: int,
+    datasets_dir: Path,
+    subsample_every: int | None = None,
 ) -> dict:
     """Write trajectories as the task's dataset, with its card and a fresh random baseline."""
     returns = trajectories.episode_returns
-    offsets = subsample_offsets(trajectories.num_episodes, task.subsample_every, seed)
+    every = subsample_every or task.subsample_every
+    offsets = subsample_offsets(trajectories.num_episodes, every, seed)
     if task.whole_episodes:
         arrays = {name: getattr(trajectories, name) for name in ARRAYS}
     else:
-        pairs = subsample(trajectories, task.subsample_every, offsets)
+        pairs = subsample(trajectories, every, offsets)
         arrays = {"obs": pairs.obs, "actions": pairs.actions} | {
             name: getattr(trajectories, name) for name in ("lengths", "terminated")
         }
@@ -133,7 +142,7 @@ def write_dataset(
         "expert_score_std": float(returns.std()),
         "returns": returns.tolist(),
         "lengths": trajectories.lengths.tolist(),
-        "subsampling": {"every": task.subsample_every, "seed": seed, "offsets": offsets.tolist()},
+        "subsampling": {"every": every, "seed": seed, "offsets": offsets.tolist()},
         "random": random_baseline(task, seed=seed),
         "sha256": content_sha256(arrays),
         "code_version": code_version(),

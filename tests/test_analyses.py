@@ -4,6 +4,7 @@ or dataset will change."""
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -265,3 +266,64 @@ def test_airl_logit(capsys, tmp_path):
     (runs / "tiny_modern/cartpole/airl/n1/s0/checkpoints/state.pt").unlink()
     assert main(["analyse", "airl_logit", "cartpole/airl/n1", *args]) == 2
     assert "needs the run's last checkpoint" in capsys.readouterr().err
+
+
+def test_action_drift(capsys, tmp_path):
+    from benchmark.analyses.action_drift import by_window, squared_error
+
+    obs = np.array([[1.0], [2.0]])
+    assert squared_error(lambda o: o * [1, 1], lambda o: o * [0, 2], obs).tolist() == [2.0, 8.0]
+    errors, lengths = np.array([1.0, 3.0, 5.0, 2.0, 4.0]), np.array([3, 2])
+    assert by_window(errors, lengths, 2) == [(0, 2.5, 2), (2, 5.0, 1)]
+    lines = analyse(capsys, "action_drift", "hopper/bc/n4", "--episodes", "2", "--runs", REFERENCE)
+    assert lines[0] == (
+        "hopper/bc/n4/s0: squared error to the expert's mean action, summed over 3 dimensions"
+    )
+    noise, constant = map(
+        float,
+        re.fullmatch(
+            rf"  the expert's own noise: ({NUMBER}); the best constant action: ({NUMBER})", lines[1]
+        ).groups(),
+    )
+    pairs = len(load_dataset(get_task("hopper")).expert_pairs(4))
+    fit = float(re.fullmatch(rf"  on the {pairs} pairs it learned from: ({NUMBER})", lines[2])[1])
+    assert 0 < noise < constant and fit < constant  # BC beats a constant action on its own pairs
+    assert re.fullmatch(rf"  on 2 fresh expert episodes \([\d,]+ steps\): {NUMBER}", lines[3])
+    own = re.fullmatch(
+        rf"  on 2 of its own episodes \(([\d,]+) steps; (\d) ended early(: at steps [\d, ]+)?\): "
+        rf"{NUMBER}",
+        lines[4],
+    )
+    assert own and lines[5].startswith("    steps 0-99: ")
+    for k, line in enumerate(lines[5:]):
+        assert re.fullmatch(
+            rf"    steps {100 * k}-{100 * k + 99}: {NUMBER} \([12] running\)"
+            rf"(; on the expert's {NUMBER})?",
+            line,
+        )
+    # A record that learned from another dataset than the one named is refused in one line.
+    record = tmp_path / "standard" / "hopper" / "bc" / "n4" / "s0"
+    shutil.copytree(store.REFERENCE_DIR / "runs/standard/hopper/bc/n4/s0", record)
+    config = json.loads((record / "config.json").read_text())
+    (record / "config.json").write_text(json.dumps(config | {"dataset_sha256": "0" * 64}))
+    args = ["analyse", "action_drift", "hopper/bc/n4", "--runs", str(tmp_path)]
+    assert main(args) == 2
+    assert "learned from another hopper dataset" in capsys.readouterr().err
+
+
+def test_ppo_budget(capsys):
+    from benchmark.analyses.ppo_budget import trainer
+
+    loop = trainer(get_task("cartpole"), "modern", "gail_ppo", 4, 1, seed=0)
+    metrics = loop.iterate()
+    # The environment's reward (CartPole's 1 a step) in place of the discriminator's, never fit.
+    assert metrics["charts/learned_reward"] == 1.0
+    assert "losses/discriminator_loss" not in metrics
+    (line,) = analyse(capsys, "ppo_budget", "--task", "cartpole", "--rounds", "2")
+    found = re.fullmatch(
+        rf"cartpole: PPO on the task's reward with gail_ppo's settings in profile modern, 2 "
+        rf"rounds: ([\d,]+) env steps, last batch return {NUMBER} \(normalised {NUMBER}\), final "
+        rf"policy {NUMBER} \(normalised {NUMBER}\)",
+        line,
+    )
+    assert found and int(found[1].replace(",", "")) >= 2 * 4_096

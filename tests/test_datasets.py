@@ -187,6 +187,19 @@ def test_a_file_of_subsampled_pairs_gives_learners_the_same_pairs(made, tmp_path
         load_dataset(pairs_only, tmp_path)
 
 
+def test_a_probe_dataset_keeps_the_pairs_at_the_rate_it_is_given(made, tmp_path, capsys):
+    experts, datasets, card = made
+    args = ["dataset", "make", "--task", "cartpole", "--seed", "5", "--experts", str(experts)]
+    assert main([*args, "--subsample-every", "1", "--datasets", str(tmp_path)]) == 0
+    every_pair = load_dataset(CARTPOLE, tmp_path)
+    assert every_pair.card["subsampling"]["every"] == 1
+    assert every_pair.card["returns"] == card["returns"]  # the same episodes, all of their pairs
+    assert len(every_pair.expert_pairs(10)) == sum(card["lengths"][:10])
+    assert len(every_pair.expert_pairs(10)) > len(load_dataset(CARTPOLE, datasets).expert_pairs(10))
+    assert main([*args, "--subsample-every", "0", "--datasets", str(tmp_path)]) == 2
+    assert "0 is below 1" in capsys.readouterr().err
+
+
 def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
     assert main(["dataset", "check", "--task", "hopper", "--datasets", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -9,6 +9,7 @@ from algorithms.errors import UserInputError
 from algorithms.policies import Policy, make_policy
 from algorithms.rollout import env_spaces
 from benchmark import records, store
+from benchmark.datasets import DATASETS_DIR, ExpertDataset, load_dataset
 from benchmark.profiles import load_profile
 from benchmark.tasks import Task
 
@@ -30,6 +31,27 @@ def add_record_options(parser: argparse.ArgumentParser, profile: str = "standard
         help="records folder (default: results/runs where it holds the profile's runs, else the "
         "suite's reference records in results/reference/runs)",
     )
+
+
+def add_dataset_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        default=DATASETS_DIR,
+        help="the datasets folder the run learned from (default results/datasets)",
+    )
+
+
+def run_dataset(args, folder: Path, task: Task) -> ExpertDataset:
+    """The dataset in `args.datasets` that the run at `folder` learned from (checked by hash)."""
+    dataset = load_dataset(task, args.datasets)
+    config, _ = store.read_record(folder)
+    if dataset.card["sha256"] != config["dataset_sha256"]:
+        raise UserInputError(
+            f"{store.shown(folder)} learned from another {task.name} dataset than the one in "
+            f"{args.datasets}; name the folder it learned from with --datasets"
+        )
+    return dataset
 
 
 def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:

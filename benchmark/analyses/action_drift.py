@@ -1,30 +1,37 @@
 """How far a run's final policy acts from the expert's mean action: on the pairs it learned from,
 on fresh expert episodes, and on the policy's own episodes, by time within the episode.
 
-The error is the squared distance to the expert's mean action, summed over the action's
-dimensions (the unit of BC's validation error), measured at each visited state by asking the
-committed expert. Two scales in the same unit: the expert's own noise (its variance, summed: the
-error of its sampled actions, which the dataset holds, from its mean), and the variance of its mean
-action over the pairs (the error of the best constant action). A policy that is close to the
-expert on the expert's states and drifts away on its own, step after step, before its episodes
-end early, fails by compounding error (BC's covariate shift), not by a poor fit. Expert episodes
-sample its actions as the dataset did; the policy's act deterministically, as the evaluation does
-(environments seeded from 10,000 + the run's seed). Continuous actions only.
+The error is the squared distance between the two actions as the simulator executes them
+(clipped to the action box), summed over the action's dimensions (BC's validation error is the
+same without the clip), at each visited state, the expert's action asked of the committed expert.
+Two scales in the same unit: the expert's own noise (its sampled actions, as the dataset holds
+them, against its mean, on the fresh episodes), and the spread of its mean action over the pairs
+(the error of the best constant action). A policy close to the expert on the expert's states that
+drifts away on its own, step after step, before its episodes end early, fails by compounding
+error (BC's covariate shift); one already far on the expert's states, by a poor fit; an imitator
+of occupancy (GAIL) may score well far from the expert's actions, by another gait. Expert
+episodes sample its actions as the dataset did; the policy's act deterministically, as the
+evaluation does (environments seeded from 10,000 + the run's seed). Continuous actions only.
 """
 
 import numpy as np
 
 from algorithms.errors import UserInputError
 from algorithms.policies import GaussianPolicy
-from algorithms.rollout import Sampler
+from algorithms.rollout import Sampler, env_spaces
 from benchmark.analyses import _common
 from benchmark.experts import load_expert
 from benchmark.tasks import get_task
 
 
-def squared_error(act, reference, obs: np.ndarray) -> np.ndarray:
-    """Per row: |act(obs) - reference(obs)|^2, summed over the action's dimensions."""
-    return ((act(obs) - reference(obs)) ** 2).sum(axis=-1)
+def squared_error(act, reference, obs: np.ndarray, box) -> np.ndarray:
+    """Per row: |clip(act(obs)) - clip(reference(obs))|^2, summed over the action's dimensions,
+    clipped to `box` (an action space with `low` and `high`)."""
+    return ((clipped(act(obs), box) - clipped(reference(obs), box)) ** 2).sum(axis=-1)
+
+
+def clipped(actions: np.ndarray, box) -> np.ndarray:
+    return np.clip(actions, box.low, box.high)
 
 
 def by_window(errors: np.ndarray, lengths: np.ndarray, window: int) -> list[tuple[int, float, int]]:
@@ -57,15 +64,16 @@ def main(argv: list[str] | None = None) -> None:
             "discrete actions or a squashed expert (retrain it with `make experts`)"
         )
     act, expert_mean = policy.actor(None), expert.actor(None)
-    noise = float(np.exp(2 * expert.log_std.detach().numpy()).sum())
+    _, box = env_spaces(task.env_id)
     learned = _common.run_dataset(args, folder, task).expert_pairs(n_traj).obs
     with Sampler(task.env_id, num_envs=args.episodes, seed=10_000 + seed, num_threads=1) as envs:
         fresh = envs.collect(expert.actor(np.random.default_rng(seed)), min_episodes=args.episodes)
         own = envs.collect(act, min_episodes=args.episodes)
-    spread = float(expert_mean(learned).var(axis=0).sum())
-    on_learned = squared_error(act, expert_mean, learned)
-    on_fresh = squared_error(act, expert_mean, fresh.obs)
-    on_own = squared_error(act, expert_mean, own.obs)
+    noise = squared_error(lambda _: fresh.actions, expert_mean, fresh.obs, box).mean()
+    spread = float(clipped(expert_mean(learned), box).var(axis=0).sum())
+    on_learned = squared_error(act, expert_mean, learned, box)
+    on_fresh = squared_error(act, expert_mean, fresh.obs, box)
+    on_own = squared_error(act, expert_mean, own.obs, box)
     ends = [f"{n}" for n, term in zip(own.lengths, own.terminated, strict=True) if term]
     print(
         f"{task.name}/{algo}/n{n_traj}/s{seed}: squared error to the expert's mean action, summed "

@@ -272,12 +272,10 @@ def test_airl_logit(capsys, tmp_path):
 def test_action_drift(capsys, tmp_path):
     from benchmark.analyses.action_drift import by_window, squared_error
 
-    obs, box = np.array([[1.0], [2.0]]), SimpleNamespace(low=-3.0, high=3.0)
+    box = SimpleNamespace(low=-3.0, high=3.0)
     # Clipped as the simulator executes them: row 2's 4 counts as 3.
-    assert squared_error(lambda o: o * [1, 1], lambda o: o * [0, 2], obs, box).tolist() == [
-        2.0,
-        5.0,
-    ]
+    actions, reference = np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[0.0, 2.0], [0.0, 4.0]])
+    assert squared_error(actions, reference, box).tolist() == [2.0, 5.0]
     errors, lengths = np.array([1.0, 3.0, 5.0, 2.0, 4.0]), np.array([3, 2])
     assert by_window(errors, lengths, 2) == [(0, 2.5, 2), (2, 5.0, 1)]
     lines = analyse(capsys, "action_drift", "hopper/bc/n4", "--episodes", "2", "--runs", REFERENCE)

@@ -24,10 +24,10 @@ from benchmark.experts import load_expert
 from benchmark.tasks import get_task
 
 
-def squared_error(act, reference, obs: np.ndarray, box) -> np.ndarray:
-    """Per row: |clip(act(obs)) - clip(reference(obs))|^2, summed over the action's dimensions,
-    clipped to `box` (an action space with `low` and `high`)."""
-    return ((clipped(act(obs), box) - clipped(reference(obs), box)) ** 2).sum(axis=-1)
+def squared_error(actions: np.ndarray, reference: np.ndarray, box) -> np.ndarray:
+    """Per row: the squared distance of the two actions as executed, clipped to `box` (an action
+    space: `low`, `high`), summed over the action's dimensions."""
+    return ((clipped(actions, box) - clipped(reference, box)) ** 2).sum(axis=-1)
 
 
 def clipped(actions: np.ndarray, box) -> np.ndarray:
@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     with Sampler(task.env_id, num_envs=args.episodes, seed=10_000 + seed, num_threads=1) as envs:
         fresh = envs.collect(expert.actor(np.random.default_rng(seed)), min_episodes=args.episodes)
         own = envs.collect(act, min_episodes=args.episodes)
-    noise = squared_error(lambda _: fresh.actions, expert_mean, fresh.obs, box).mean()
+    noise = squared_error(fresh.actions, expert_mean(fresh.obs), box).mean()
     spread = float(clipped(expert_mean(learned), box).var(axis=0).sum())
-    on_learned = squared_error(act, expert_mean, learned, box)
-    on_fresh = squared_error(act, expert_mean, fresh.obs, box)
-    on_own = squared_error(act, expert_mean, own.obs, box)
+    on_learned, on_fresh, on_own = (
+        squared_error(act(obs), expert_mean(obs), box) for obs in (learned, fresh.obs, own.obs)
+    )
     ends = [f"{n}" for n, term in zip(own.lengths, own.terminated, strict=True) if term]
     print(
         f"{task.name}/{algo}/n{n_traj}/s{seed}: squared error to the expert's mean action, summed "

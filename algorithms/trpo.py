@@ -164,6 +164,9 @@ def trust_region_step(
         set_flat(params, x0 + fraction * full_step)
         with torch.no_grad():
             new_loss, div = loss().item(), divergence().item()
+        # The step was sized by the quadratic model of the KL, which the true KL only
+        # approximates: the authors' wall is twice the target, not the target itself, so that
+        # the model's error does not reject steps it sized right (protocol.md).
         if div <= 2 * max_divergence and new_loss - stats["loss_before"] <= (
             cfg.accept_ratio * fraction * expected
         ):
@@ -287,6 +290,8 @@ def improve_policy(
     (standardised), one TRPO step, then the policy's observation standardiser updated with the
     batch."""
     values = value_fn.predict(trajectories.obs, trajectories.timesteps)
+    # No bootstrap at the time limit either (last values 0): the authors' finite-horizon view;
+    # the value sees t / time_limit, so an episode's approaching end is in its input.
     advantages = gae(rewards, values, trajectories.lengths, cfg.gamma, cfg.lam)
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     stats = policy_step(policy, trajectories.obs, trajectories.actions, advantages, cfg, rng)

@@ -98,6 +98,14 @@ def _add_expert_commands(commands) -> None:
     )
     _folder(evaluate, "--experts", RESULTS / "experts", "experts folder")
     evaluate.set_defaults(func=_expert_evaluate)
+    paper = expert_cmds.add_parser(
+        "import-2016",
+        help="the paper's own expert of a task, from the authors' .h5 file (openai/imitation)",
+    )
+    paper.add_argument("--task", required=True)
+    paper.add_argument("--h5", type=Path, required=True, help="the authors' file for the task")
+    _folder(paper, "--experts", RESULTS / "experts-2016", "experts folder")
+    paper.set_defaults(func=_expert_import_2016)
 
 
 def _add_dataset_commands(commands) -> None:
@@ -351,6 +359,23 @@ def _expert_evaluate(args) -> None:
     policy = load_expert(task, args.experts)
     result = evaluate(policy, task, args.episodes, args.seed, args.deterministic)
     print(json.dumps({"task": task.name, "deterministic": args.deterministic} | result))
+
+
+def _expert_import_2016(args) -> None:
+    from benchmark.paper_experts import import_expert
+    from benchmark.tasks import get_task
+
+    if not args.h5.is_file():
+        raise UserInputError(
+            f"no file at {args.h5}; take the task's .h5 from openai/imitation "
+            "(benchmark/paper_experts.py names it)"
+        )
+    task = get_task(args.task)
+    card = import_expert(task, args.h5, args.experts / task.name)
+    summary = {k: card[k] for k in ("task", "env_id", "algorithm", "env_steps")}
+    for mode in ("deterministic", "stochastic"):
+        summary[f"{mode}_mean_return"] = card[mode]["mean_return"]
+    print(json.dumps(summary | {"trained_on": card["source"]["trained_on"]}))
 
 
 def _chosen_tasks(name: str):

@@ -24,6 +24,7 @@ from algorithms.policies import GaussianPolicy
 from algorithms.rollout import Sampler, env_spaces
 from benchmark import store
 from benchmark.experts import load_expert
+from benchmark.paper_experts import PaperExpert
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 
@@ -84,7 +85,7 @@ def make_dataset(
     what more pairs from the same trajectories do; the card records it, and loading follows it."""
     expert = load_expert(task, experts_dir)
     if log_std is not None:
-        if not isinstance(expert, GaussianPolicy):
+        if not isinstance(expert, GaussianPolicy | PaperExpert):
             raise UserInputError(
                 f"{task.name}'s expert has no state-independent log-std to set; "
                 "--expert-log-std applies to Gaussian experts only"

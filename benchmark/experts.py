@@ -31,7 +31,7 @@ from algorithms.policies import GaussianPolicy, make_policy
 from algorithms.rollout import Sampler, derived_seed, env_spaces
 from algorithms.sac import SACConfig, SACTrainer, SquashedGaussianActor
 from algorithms.trpo import TRPOConfig
-from benchmark import store
+from benchmark import paper_experts, store
 from benchmark.provenance import code_version, versions
 from benchmark.tasks import Task
 from benchmark.training import train
@@ -395,6 +395,8 @@ def load_expert(
             f"`python -m benchmark expert train --task {task.name}`"
         )
     saved = store.load_torch(path)
+    if saved["algorithm"] == paper_experts.ALGORITHM:
+        return paper_experts.from_saved(saved)
     obs_dim, action_space = env_spaces(task.env_id)
     if saved["algorithm"] == "sac":
         policy = SquashedGaussianActor(

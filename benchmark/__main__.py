@@ -14,6 +14,9 @@ RUNS_HELP = (
     f"records folder (default: {store.shown(store.RUNS_DIR)} where it holds the profile's runs, "
     f"else the suite's reference records in {store.shown(store.REFERENCE_DIR / 'runs')})"
 )
+DATASETS_HELP = (
+    f"datasets folder (default: the profile's `datasets`, else {store.shown(RESULTS / 'datasets')})"
+)
 PROFILE_HELP = "a profile by name (see benchmark/protocols/) or the path of a .toml file"
 
 
@@ -158,7 +161,7 @@ def _add_run_commands(commands) -> None:
     one.add_argument("--seed", type=_count(0), default=0)
     one.add_argument("--profile", default="quick", help=PROFILE_HELP)
     _folder(one, "--runs", store.RUNS_DIR, "records folder")
-    _folder(one, "--datasets", RESULTS / "datasets", "datasets folder")
+    one.add_argument("--datasets", type=Path, help=DATASETS_HELP)
     one.set_defaults(func=_run)
 
     reproduce = commands.add_parser(
@@ -173,7 +176,7 @@ def _add_run_commands(commands) -> None:
     reproduce.add_argument("--tasks", nargs="+", help="only these tasks of the profile")
     reproduce.add_argument("--algos", nargs="+", help="only these algorithms of the profile")
     _folder(reproduce, "--runs", store.RUNS_DIR, "records folder")
-    _folder(reproduce, "--datasets", RESULTS / "datasets", "datasets folder")
+    reproduce.add_argument("--datasets", type=Path, help=DATASETS_HELP)
     reproduce.set_defaults(func=_reproduce)
 
     status = commands.add_parser("status", help="the state of every run of a profile")

@@ -257,7 +257,7 @@ def _time_to_expert(
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(profile.algorithms)}")
     dataset = load_dataset(task)
     cpu_start = time.process_time()
-    learner = make_trainer(task, algo, dataset.expert_pairs(n_traj), seed, profile)
+    learner = make_trainer(task, algo, dataset, n_traj, seed, profile)
     reached, curve, eval_s, eval_cpu_s = None, [], 0.0, 0.0
     split: dict[str, float] = {}
     bar = tqdm(range(learner.iterations), desc=f"{algo} {task.name} n{n_traj}", unit="iter")

@@ -47,6 +47,10 @@ def content_sha256(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def random_actor(action_space, rng: np.random.Generator):
     """Uniformly random actions for a batch of observations."""
     if hasattr(action_space, "n"):
@@ -101,7 +105,7 @@ def make_dataset(
     source = {
         "source": "expert",
         "path": store.shown(experts_dir / task.name / "expert.pt"),
-        "sha256": hashlib.sha256((experts_dir / task.name / "expert.pt").read_bytes()).hexdigest(),
+        "sha256": sha256_of(experts_dir / task.name / "expert.pt"),
         "algorithm": expert_card["algorithm"],
         "code_version": expert_card.get("code_version"),
         "env_steps": expert_card["env_steps"],
@@ -180,6 +184,24 @@ class ExpertDataset:
     def normalize(self, mean_return: float) -> float:
         """(R - R_random) / (R_expert - R_random): expert 1, random 0 (Figure 1's scale)."""
         return (mean_return - self.random_score) / (self.expert_score - self.random_score)
+
+    def expert_path(self) -> Path:
+        """The committed expert policy the dataset was sampled from, checked by its digest: an
+        interactive learner queries this one, and analyses compare a run with it."""
+        source = self.card["expert"]
+        if source.get("source") != "expert":
+            raise UserInputError(
+                f"{self.task.name}'s dataset was not sampled from a committed expert (its source: "
+                f"{source.get('source')}); use a dataset made with `dataset make`"
+            )
+        path = store.REPO / source["path"]
+        if not path.exists() or sha256_of(path) != source["sha256"]:
+            raise UserInputError(
+                f"{store.shown(path)} is missing or is not the expert {self.task.name}'s dataset "
+                "was sampled from (its sha256 differs); restore it, or remake the dataset with "
+                f"`python -m benchmark dataset make --task {self.task.name}`"
+            )
+        return path
 
     def expert_pairs(self, num_trajectories: int) -> Pairs:
         """The pairs a learner trains on: the first N trajectories, subsampled as in the paper."""

@@ -13,6 +13,10 @@ Beside: `beside = "<profile>"` shows that profile's records beside this one's in
 figures and statistics, on this profile's tasks (today's methods beside the paper's, without
 running the paper's again).
 
+Datasets: `datasets = "<folder>"` (relative to the repository) makes the profile's runs learn
+from that folder's datasets instead of `results/datasets/` (`results/datasets-2016/`: the
+paper's own experts'); a command's `--datasets` still overrides it.
+
 Grid: `[[grid]]` blocks, each the product of its `tasks`, `algorithms`, `sizes` and `seeds`; the
 profile runs the union of its blocks. A missing key means the paper's: its nine tasks, its four
 algorithms, every dataset size, and the paper's runs per cell as seeds. `sizes` is a list of
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from algorithms.errors import UserInputError
 from algorithms.registry import LEARNERS, Learner
+from benchmark import store
 from benchmark.settings import build_config, flatten
 from benchmark.tasks import PAPER_TASKS, TASKS, Task
 
@@ -70,6 +75,12 @@ class Profile:
     """`[learners.<name>]` tables: settings of a learner, or a variant (`algorithm = ...`)."""
     beside: str = ""
     """A profile whose records this one's tables and figures show too, on this one's tasks."""
+    datasets: str = ""
+    """The datasets folder its runs learn from, relative to the repository ("": the default)."""
+
+    @property
+    def datasets_dir(self) -> Path:
+        return store.REPO / self.datasets if self.datasets else store.RESULTS_DIR / "datasets"
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -161,7 +172,7 @@ def known_profiles() -> list[str]:
     return sorted(p.stem for p in PROTOCOLS_DIR.glob("*.toml"))
 
 
-TOP_LEVEL_KEYS = {"name", "description", "budget", "grid", "learners", "beside"}
+TOP_LEVEL_KEYS = {"name", "description", "budget", "grid", "learners", "beside", "datasets"}
 
 
 def load_profile(name: str) -> Profile:
@@ -212,6 +223,12 @@ def load_profile(name: str) -> Profile:
             f"{path}: beside = {beside!r} is not another profile; use one of "
             f"{', '.join(p for p in known_profiles() if p != name)}"
         )
+    datasets = data.get("datasets", "")
+    if datasets and not (isinstance(datasets, str) and (store.REPO / datasets).is_dir()):
+        raise UserInputError(
+            f"{path}: datasets = {datasets!r} is not a folder of the repository; name one "
+            "such as results/datasets-2016, or leave the key out for results/datasets"
+        )
     profile = Profile(
         name=name,
         description=data.get("description", ""),
@@ -219,6 +236,7 @@ def load_profile(name: str) -> Profile:
         grid=tuple(grid),
         learners=_checked_learners(path, data.get("learners", {})),
         beside=beside,
+        datasets=datasets,
     )
     for block in grid:
         _check_grid_block(path, block, profile.algorithms)

@@ -4,7 +4,6 @@ The record's layout and its files belong to `benchmark.store`; the training loop
 checkpoints and resume, to `benchmark.training`; the learner to `algorithms.registry`.
 """
 
-import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from benchmark import store, tracking
-from benchmark.datasets import DATASETS_DIR, EXPERTS_DIR, load_dataset
+from benchmark.datasets import load_dataset, sha256_of
 from benchmark.experts import evaluate, load_expert
 from benchmark.profiles import Profile
 from benchmark.provenance import code_version, versions
@@ -44,23 +43,13 @@ def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile,
         "versions": versions(),
     }
     if profile.learner(algo).needs_expert_policy:
-        config["expert_policy_sha256"] = expert_policy_digest(task)
+        config["expert_policy_sha256"] = sha256_of(dataset.expert_path())
     return config
 
 
 def setting_defaults(profile: Profile, algo: str, task: Task) -> dict:
     """The defaults of the settings in `make_config`'s config, shaped as it (`config_changes`)."""
     return {"settings": asdict(type(profile.config(algo, task))())}
-
-
-def expert_policy_digest(task: Task) -> str:
-    path = EXPERTS_DIR / task.name / "expert.pt"
-    if not path.exists():
-        raise UserInputError(
-            f"no expert policy for {task.name} at {path}, which an interactive learner queries; "
-            f"train it with `python -m benchmark expert train --task {task.name}`"
-        )
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def run(
@@ -70,7 +59,7 @@ def run(
     seed: int,
     profile: Profile,
     runs_dir: Path = RUNS_DIR,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     checkpoint_every: int = 10,
     show_progress: bool = True,
     num_threads: int | None = None,
@@ -86,8 +75,7 @@ def run(
     if algo not in profile.algorithms:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(profile.algorithms)}")
     folder = store.record_dir(runs_dir, profile.name, task.name, algo, n_traj, seed)
-    dataset = load_dataset(task, datasets_dir)
-    expert = dataset.expert_pairs(n_traj)
+    dataset = load_dataset(task, datasets_dir or profile.datasets_dir)
     config = make_config(task, algo, n_traj, seed, profile, dataset)
     changed = store.config_changes(folder, config, setting_defaults(profile, algo, task))
     if changed and store.grows(folder, config, changed):
@@ -105,7 +93,7 @@ def run(
     watcher = _RunWatcher(folder, label, show_progress, tracker, dataset)
     try:
         with single_threaded():
-            trainer = make_trainer(task, algo, expert, seed, profile, num_threads)
+            trainer = make_trainer(task, algo, dataset, n_traj, seed, profile, num_threads)
             history, cpu_s = train(
                 trainer, store.checkpoint_path(folder), checkpoint_every, watcher
             )
@@ -126,11 +114,18 @@ def run(
     return result
 
 
-def make_trainer(task: Task, algo: str, expert, seed: int, profile: Profile, num_threads=None):
-    """The learner's trainer for one run; an interactive learner (DAgger) also gets the task's
-    committed expert policy to query."""
+def make_trainer(
+    task: Task, algo: str, dataset, n_traj: int, seed: int, profile: Profile, num_threads=None
+):
+    """The learner's trainer for one run on the dataset's first `n_traj` trajectories; an
+    interactive learner (DAgger) also gets the expert policy the dataset was sampled from."""
     learner = profile.learner(algo)
-    extra = {"expert_policy": load_expert(task)} if learner.needs_expert_policy else {}
+    extra = (
+        {"expert_policy": load_expert(task, path=dataset.expert_path())}
+        if learner.needs_expert_policy
+        else {}
+    )
+    expert = dataset.expert_pairs(n_traj)
     return learner.make(task, expert, profile.config(algo, task), seed, num_threads, **extra)
 
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from benchmark import store, tracking
-from benchmark.datasets import DATASETS_DIR, load_dataset
+from benchmark.datasets import load_dataset
 from benchmark.profiles import Profile, RunSpec
 from benchmark.run import EVAL_EPISODES, RUNS_DIR, make_config, run, setting_defaults
 from benchmark.tasks import TASKS
@@ -93,7 +93,7 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
 
 
 def check_inputs(
-    profile: Profile, datasets_dir: Path = DATASETS_DIR, runs_dir: Path | None = None
+    profile: Profile, datasets_dir: Path | None = None, runs_dir: Path | None = None
 ) -> dict[RunSpec, float]:
     """Before any run starts: load every dataset the profile needs (each is verified), and
     refuse run folders made with another config (a profile edited since, another dataset),
@@ -102,7 +102,9 @@ def check_inputs(
     datasets = {}
     for spec in profile.runs():
         if spec.task not in datasets:
-            datasets[spec.task] = load_dataset(TASKS[spec.task], datasets_dir)
+            datasets[spec.task] = load_dataset(
+                TASKS[spec.task], datasets_dir or profile.datasets_dir
+            )
         datasets[spec.task].expert_pairs(spec.n_traj)  # refuses sizes the dataset lacks
     if runs_dir is None:
         return {}
@@ -244,7 +246,7 @@ def sweep(
     executor: str = "local",
     workers: int | None = None,
     runs_dir: Path = RUNS_DIR,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     throughput_file: Path | None = None,
     show_progress: bool = True,
 ) -> SweepResult:
@@ -256,7 +258,7 @@ def sweep(
     runs_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder stops here, not in a run
     for spec in growing:
         store.reopen_record(_folder(runs_dir, profile, spec))
-    runs_dir, datasets_dir = runs_dir.resolve(), datasets_dir.resolve()
+    runs_dir, datasets_dir = runs_dir.resolve(), (datasets_dir or profile.datasets_dir).resolve()
     workers = workers or os.cpu_count() or 1
     skipped = [
         p.spec for p in planned if store.state(_folder(runs_dir, profile, p.spec))[0] == "done"

@@ -19,6 +19,7 @@ from benchmark.datasets import (
     write_dataset,
 )
 from benchmark.experts import TRPOExpertConfig, load_expert, save_expert, train_expert
+from benchmark.store import RESULTS_DIR
 from benchmark.tasks import get_task
 
 CARTPOLE = get_task("cartpole")
@@ -251,3 +252,15 @@ def test_committed_dataset_verifies_and_its_expert_meets_the_target(name):
     dataset = load_dataset(task, Path(__file__).parents[1] / "results" / "datasets")
     assert dataset.expert_score >= TARGETS[name]
     assert dataset.expert_score > dataset.random_score
+
+
+def test_a_dataset_names_its_expert_and_refuses_another(tmp_path):
+    ant = get_task("ant")
+    dataset = load_dataset(ant, RESULTS_DIR / "datasets-2016")
+    assert dataset.expert_path() == RESULTS_DIR / "experts-2016" / "ant" / "expert.pt"
+    shutil.copytree(RESULTS_DIR / "datasets-2016" / "ant", tmp_path / "ant")
+    card = json.loads((tmp_path / "ant" / "card.json").read_text())
+    card["expert"]["sha256"] = "0" * 64  # as if the expert file had been replaced since
+    (tmp_path / "ant" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(UserInputError, match="is not the expert ant's dataset was sampled from"):
+        load_dataset(ant, tmp_path).expert_path()

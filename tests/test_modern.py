@@ -1,6 +1,7 @@
 """The modern learners (GAIL with PPO, AIRL) and the interactive one (DAgger): exact checks of
 their pieces, end-to-end runs on tiny budgets, resumption, and one learning test."""
 
+import hashlib
 import io
 import json
 from dataclasses import replace
@@ -20,6 +21,7 @@ from benchmark.datasets import load_dataset
 from benchmark.experts import evaluate, load_expert
 from benchmark.profiles import PAPER_ALGOS, Profile
 from benchmark.run import run
+from benchmark.store import RESULTS_DIR
 from benchmark.tasks import get_task
 
 CARTPOLE = get_task("cartpole")
@@ -365,3 +367,14 @@ def test_gail_ppo_learns_cartpole_from_one_trajectory():
         mean = evaluate(trainer.final_policy(), CARTPOLE, 20, seed=100 + seed, deterministic=True)
         scores.append(dataset.normalize(mean["mean_return"]))
     assert min(scores) > 0.5, scores
+
+
+def test_dagger_queries_the_expert_its_dataset_was_sampled_from(tmp_path):
+    # Learning from the paper's own experts' demonstrations, DAgger asks the paper's expert too.
+    reacher = get_task("reacher")
+    datasets = RESULTS_DIR / "datasets-2016"
+    tiny = replace(TINY, budgets={"reacher": TINY.budgets["classic"]})
+    run(reacher, "dagger", 1, 0, tiny, tmp_path, datasets, show_progress=False)
+    config = json.loads((tmp_path / "tiny/reacher/dagger/n1/s0/config.json").read_text())
+    expert = RESULTS_DIR / "experts-2016/reacher/expert.pt"
+    assert config["expert_policy_sha256"] == hashlib.sha256(expert.read_bytes()).hexdigest()

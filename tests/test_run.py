@@ -11,6 +11,7 @@ from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import Profile, load_profile
 from benchmark.run import run
+from benchmark.store import RESULTS_DIR
 from benchmark.tasks import get_task
 
 TINY = Profile(
@@ -217,3 +218,34 @@ def test_overhead_bench_splits_the_loop_and_refuses_classic_control(capsys):
     assert result["per_recorded_step_over_bare"] >= result["loop_over_bare"] > 0
     assert main(["bench", "overhead", "--task", "cartpole"]) == 2
     assert "measures MuJoCo tasks; cartpole is not one" in capsys.readouterr().err
+
+
+def test_a_profile_learns_from_the_datasets_it_names(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
+    budget = "[budget.reacher]\nbc_steps = 11\nbc_validate_every = 5\n"
+    (tmp_path / "paper_experts.toml").write_text(f'datasets = "results/datasets-2016"\n{budget}')
+    args = ["run", "--task", "reacher", "--algo", "bc", "--n-traj", "4", "--profile"]
+    assert main([*args, "paper_experts", "--runs", str(tmp_path / "runs")]) == 0
+    config = json.loads((tmp_path / "runs/paper_experts/reacher/bc/n4/s0/config.json").read_text())
+    card = json.loads((RESULTS_DIR / "datasets-2016/reacher/card.json").read_text())
+    assert config["dataset_sha256"] == card["sha256"]
+    assert config["expert_score"] == card["expert_score"]
+    # A command's --datasets overrides the profile's.
+    assert (
+        main(
+            [
+                *args,
+                "paper_experts",
+                "--runs",
+                str(tmp_path / "own"),
+                "--datasets",
+                str(RESULTS_DIR / "datasets"),
+            ]
+        )
+        == 0
+    )
+    config = json.loads((tmp_path / "own/paper_experts/reacher/bc/n4/s0/config.json").read_text())
+    assert config["dataset_sha256"] != card["sha256"]
+    (tmp_path / "nowhere.toml").write_text('datasets = "results/no-such-folder"\n')
+    with pytest.raises(UserInputError, match="'results/no-such-folder' is not a folder"):
+        load_profile("nowhere")

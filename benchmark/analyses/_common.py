@@ -9,7 +9,7 @@ from algorithms.errors import UserInputError
 from algorithms.policies import Policy, make_policy
 from algorithms.rollout import env_spaces
 from benchmark import records, store
-from benchmark.datasets import DATASETS_DIR, ExpertDataset, load_dataset
+from benchmark.datasets import ExpertDataset, load_dataset
 from benchmark.profiles import load_profile
 from benchmark.tasks import Task
 
@@ -37,21 +37,26 @@ def add_dataset_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--datasets",
         type=Path,
-        default=DATASETS_DIR,
-        help="the datasets folder the run learned from (default results/datasets)",
+        help="the datasets folder the run learned from (default: the one of results/datasets* "
+        "that holds it)",
     )
 
 
 def run_dataset(args, folder: Path, task: Task) -> ExpertDataset:
-    """The dataset in `args.datasets` that the run at `folder` learned from (checked by hash)."""
-    dataset = load_dataset(task, args.datasets)
+    """The dataset the run at `folder` learned from, found by the hash its record names: in
+    `args.datasets`, else in any of the suite's datasets folders (`results/datasets*`)."""
     config, _ = store.read_record(folder)
-    if dataset.card["sha256"] != config["dataset_sha256"]:
-        raise UserInputError(
-            f"{store.shown(folder)} learned from another {task.name} dataset than the one in "
-            f"{args.datasets}; name the folder it learned from with --datasets"
-        )
-    return dataset
+    folders = [args.datasets] if args.datasets else sorted(store.RESULTS_DIR.glob("datasets*"))
+    for datasets in folders:
+        if (datasets / task.name).is_dir():
+            dataset = load_dataset(task, datasets)
+            if dataset.card["sha256"] == config["dataset_sha256"]:
+                return dataset
+    raise UserInputError(
+        f"{store.shown(folder)} learned from a {task.name} dataset found in none of "
+        f"{', '.join(store.shown(f) for f in folders)}; name the folder it learned from with "
+        "--datasets"
+    )
 
 
 def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:

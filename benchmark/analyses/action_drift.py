@@ -21,6 +21,7 @@ from algorithms.policies import GaussianPolicy
 from algorithms.rollout import Sampler, env_spaces
 from benchmark.analyses import _common
 from benchmark.experts import load_expert
+from benchmark.paper_experts import PaperExpert
 from benchmark.tasks import get_task
 
 
@@ -57,15 +58,18 @@ def main(argv: list[str] | None = None) -> None:
     task = get_task(task_name)
     folder = _common.done_record(args, task_name, algo, n_traj, seed)
     policy = _common.load_policy(folder, task)
-    expert = load_expert(task)
-    if not isinstance(policy, GaussianPolicy) or not isinstance(expert, GaussianPolicy):
+    dataset = _common.run_dataset(args, folder, task)
+    expert = load_expert(task, path=dataset.expert_path())  # the one its demonstrations came from
+    if not isinstance(policy, GaussianPolicy) or not isinstance(
+        expert, GaussianPolicy | PaperExpert
+    ):
         raise UserInputError(
             f"action_drift measures continuous actions against a Gaussian expert; {task.name} has "
             "discrete actions or a squashed expert (retrain it with `make experts`)"
         )
     act, expert_mean = policy.actor(None), expert.actor(None)
     _, box = env_spaces(task.env_id)
-    learned = _common.run_dataset(args, folder, task).expert_pairs(n_traj).obs
+    learned = dataset.expert_pairs(n_traj).obs
     with Sampler(task.env_id, num_envs=args.episodes, seed=10_000 + seed, num_threads=1) as envs:
         fresh = envs.collect(expert.actor(np.random.default_rng(seed)), min_episodes=args.episodes)
         own = envs.collect(act, min_episodes=args.episodes)

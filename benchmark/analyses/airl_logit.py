@@ -20,7 +20,6 @@ from algorithms.gail_ppo import transitions
 from algorithms.rollout import Sampler
 from benchmark import store
 from benchmark.analyses import _common
-from benchmark.datasets import load_dataset
 from benchmark.profiles import load_profile
 from benchmark.run import make_trainer
 from benchmark.tasks import get_task
@@ -50,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run", help="task/algo/nN[/sS] of an AIRL run, e.g. walker/airl/n4")
     parser.add_argument("--pairs", type=int, default=4_096, help="policy pairs to sample")
     _common.add_record_options(parser, profile="modern")
+    _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
     task_name, algo, n_traj, seed = _common.parse_run(args.run)
     profile = load_profile(args.profile)
@@ -62,9 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     task = get_task(task_name)
     with single_threaded():
-        trainer = make_trainer(
-            task, algo, load_dataset(task).expert_pairs(n_traj), seed, profile, num_threads=1
-        )
+        dataset = _common.run_dataset(args, folder, task)
+        trainer = make_trainer(task, algo, dataset, n_traj, seed, profile, num_threads=1)
         if not isinstance(getattr(trainer, "discriminator", None), AIRLDiscriminator):
             raise UserInputError(f"{args.run} is not an AIRL run (its learner: {algo})")
         load_checkpoint(trainer, checkpoint)

@@ -255,7 +255,7 @@ def _time_to_expert(
     task, profile = get_task(task_name), load_profile(profile_name)
     if algo not in profile.algorithms:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(profile.algorithms)}")
-    dataset = load_dataset(task)
+    dataset = load_dataset(task, profile.datasets_dir)
     cpu_start = time.process_time()
     learner = make_trainer(task, algo, dataset, n_traj, seed, profile)
     reached, curve, eval_s, eval_cpu_s = None, [], 0.0, 0.0

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=50, help="evaluation episodes")
     args = parser.parse_args(argv)
     task, profile = get_task(args.task), load_profile(args.profile)
-    dataset = load_dataset(task)
+    dataset = load_dataset(task, profile.datasets_dir)
     expert, cfg = dataset.expert_pairs(args.n_traj), profile.config("bc", task)
     print(
         f"{task.name}, BC with {args.n_traj} trajectories ({len(expert)} expert pairs), "

@@ -8,7 +8,6 @@ BC recovered little of the expert's mean action (noisy expert actions, too few p
 """
 
 from benchmark.analyses import _common
-from benchmark.datasets import load_dataset
 from benchmark.tasks import get_task
 
 
@@ -18,11 +17,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="default: the task's dataset sizes")
     parser.add_argument("--seed", type=int, default=0)
     _common.add_record_options(parser)
+    _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
     task = get_task(args.task)
-    dataset = load_dataset(task)
     for n_traj in args.sizes or task.dataset_sizes:
-        metrics = _common.metrics(_common.done_record(args, task.name, "bc", n_traj, args.seed))
+        folder = _common.done_record(args, task.name, "bc", n_traj, args.seed)
+        dataset = _common.run_dataset(args, folder, task)
+        metrics = _common.metrics(folder)
         scores = metrics["losses/validation_score"]
         best = scores.idxmax()
         variance = dataset.expert_pairs(n_traj).actions.var(0).sum()

@@ -38,9 +38,10 @@ class TaskRewardPPO(AdversarialPPO):
 
 def trainer(task, profile_name: str, algo: str, n_traj: int, rounds: int | None, seed: int):
     """The loop with `algo`'s settings on `task` under the profile (its rounds unless given)."""
-    cfg = load_profile(profile_name).config(algo, task)
+    profile = load_profile(profile_name)
+    cfg = profile.config(algo, task)
     cfg = replace(cfg, iterations=rounds or cfg.iterations)
-    expert = load_dataset(task).expert_pairs(n_traj)
+    expert = load_dataset(task, profile.datasets_dir).expert_pairs(n_traj)
 
     def make_discriminator(pairs, action_space):  # built, never fit (any learner's settings)
         return GAILDiscriminator(pairs, action_space, task.ends_on_success, GAILPPOConfig())
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     task = get_task(args.task)
-    dataset = load_dataset(task)
+    dataset = load_dataset(task, load_profile(args.profile).datasets_dir)
     loop = trainer(task, args.profile, args.algo, args.n_traj, args.rounds, args.seed)
     with single_threaded():
         for _ in tqdm(range(loop.iterations), desc=f"ppo_budget {task.name}", unit="round"):

@@ -13,7 +13,6 @@ import numpy as np
 
 from algorithms.rollout import Sampler
 from benchmark.analyses import _common
-from benchmark.datasets import load_dataset
 from benchmark.tasks import get_task
 
 
@@ -29,12 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=4, help="policy episodes to roll out")
     parser.add_argument("--top", type=int, default=5, help="columns to print, largest gap first")
     _common.add_record_options(parser)
+    _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
     task_name, algo, n_traj, seed = _common.parse_run(args.run)
     task = get_task(task_name)
     folder = _common.done_record(args, task_name, algo, n_traj, seed)
     act = _common.load_policy(folder, task).actor(None)
-    expert = load_dataset(task).expert_pairs(n_traj).obs
+    expert = _common.run_dataset(args, folder, task).expert_pairs(n_traj).obs
     with Sampler(task.env_id, num_envs=args.episodes, seed=10_000 + seed, num_threads=1) as envs:
         visited = envs.collect(act, min_episodes=args.episodes).obs
     gap = gaps(expert, visited)

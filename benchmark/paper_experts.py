@@ -70,6 +70,10 @@ class PaperExpert(nn.Module):
         )
         self.log_std = nn.Parameter(torch.zeros(act_dim, dtype=torch.float64))
 
+    @property
+    def act_dim(self) -> int:
+        return self.log_std.numel()
+
     def config(self) -> dict:
         hidden = [layer.out_features for layer in self.layers[:-1]]
         return {

@@ -93,6 +93,9 @@ def test_another_tasks_file_or_no_file_is_one_clear_error(tmp_path, capsys):
         read_h5(get_task("humanoid"), path)
 
 
+task_action_dims = {"hopper": 3, "ant": 8}
+
+
 @pytest.mark.parametrize("task_name", ["hopper", "ant"])
 def test_the_committed_paper_experts_walk_on_v5(task_name):
     # The authors' experts, trained on v0/v1 with MuJoCo 1.31, still reach their paper's scores
@@ -101,5 +104,6 @@ def test_the_committed_paper_experts_walk_on_v5(task_name):
     card = json.loads((EXPERTS_2016 / task_name / "card.json").read_text())
     assert card["algorithm"] == "paper-2016" and card["source"]["file"] == SOURCES[task_name][0]
     expert = load_expert(task, EXPERTS_2016)
+    assert expert.act_dim == task_action_dims[task_name]
     result = evaluate(expert, task, episodes=2, seed=1, deterministic=True)
     assert min(result["returns"]) > 3_000

@@ -124,11 +124,12 @@ def read_h5(task: Task, h5_path: Path) -> tuple[PaperExpert, dict]:
             args = json.loads(h5.attrs["args"])
             group = h5[f"snapshots/{snapshot}/GaussianPolicy"]
             arrays = {}
-            group.visititems(
-                lambda name, item: (
-                    arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
-                )
-            )
+
+            def keep(name, item):
+                if isinstance(item, h5py.Dataset):
+                    arrays[name] = item[()]
+
+            group.visititems(keep)
             log = h5["log"][()]
     except (OSError, KeyError) as err:
         raise UserInputError(

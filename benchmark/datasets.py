@@ -47,10 +47,6 @@ def content_sha256(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def random_actor(action_space, rng: np.random.Generator):
     """Uniformly random actions for a batch of observations."""
     if hasattr(action_space, "n"):
@@ -105,7 +101,7 @@ def make_dataset(
     source = {
         "source": "expert",
         "path": store.shown(experts_dir / task.name / "expert.pt"),
-        "sha256": sha256_of(experts_dir / task.name / "expert.pt"),
+        "sha256": store.file_sha256(experts_dir / task.name / "expert.pt"),
         "algorithm": expert_card["algorithm"],
         "code_version": expert_card.get("code_version"),
         "env_steps": expert_card["env_steps"],
@@ -195,7 +191,7 @@ class ExpertDataset:
                 f"{source.get('source')}); use a dataset made with `dataset make`"
             )
         path = store.REPO / source["path"]
-        if not path.exists() or sha256_of(path) != source["sha256"]:
+        if not path.exists() or store.file_sha256(path) != source["sha256"]:
             raise UserInputError(
                 f"{store.shown(path)} is missing or is not the expert {self.task.name}'s dataset "
                 "was sampled from (its sha256 differs); restore it, or remake the dataset with "

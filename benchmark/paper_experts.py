@@ -17,7 +17,6 @@ Each expert acts as the authors' code made it act:
 Humanoid's file (`log_humanoid_1.h5`, 1,500 iterations) could not be read here, so it has none.
 """
 
-import hashlib
 import json
 from itertools import pairwise
 from pathlib import Path
@@ -160,7 +159,7 @@ def read_h5(task: Task, h5_path: Path) -> tuple[PaperExpert, dict]:
         "commit": COMMIT,
         "file": file,
         "snapshot": snapshot,
-        "sha256": hashlib.sha256(Path(h5_path).read_bytes()).hexdigest(),
+        "sha256": store.file_sha256(h5_path),
         "licence": LICENCE,
         "trained_on": args["env_name"],
         "training_args": args,

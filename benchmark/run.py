@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from algorithms.errors import UserInputError
 from benchmark import store, tracking
-from benchmark.datasets import load_dataset, sha256_of
+from benchmark.datasets import load_dataset
 from benchmark.experts import evaluate, load_expert
 from benchmark.profiles import Profile
 from benchmark.provenance import code_version, versions
@@ -43,7 +43,7 @@ def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile,
         "versions": versions(),
     }
     if profile.learner(algo).needs_expert_policy:
-        config["expert_policy_sha256"] = sha256_of(dataset.expert_path())
+        config["expert_policy_sha256"] = store.file_sha256(dataset.expert_path())
     return config
 
 

@@ -14,6 +14,7 @@ States: done (eval.json), failed (error.txt), started (the folder exists), pendi
 """
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -68,6 +69,11 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, text.getvalue())
+
+
+def file_sha256(path: Path) -> str:
+    """A file's digest, by which cards and records name the files they came from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def save_torch(obj, path: Path) -> None:

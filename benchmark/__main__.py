@@ -107,7 +107,7 @@ def _add_expert_commands(commands) -> None:
     )
     paper.add_argument("--task", required=True)
     paper.add_argument("--h5", type=Path, required=True, help="the authors' file for the task")
-    _folder(paper, "--experts", RESULTS / "experts-2016", "experts folder")
+    _folder(paper, "--experts", RESULTS / "experts", "experts folder")
     paper.set_defaults(func=_expert_import_2016)
 
 
@@ -324,6 +324,7 @@ def _expert_train(args) -> None:
     from dataclasses import replace
 
     from algorithms.sac import SACConfig
+    from benchmark import paper_experts
     from benchmark.experts import RECIPES, DistilledExpertConfig, save_expert, train_expert
     from benchmark.tasks import get_task
 
@@ -343,6 +344,14 @@ def _expert_train(args) -> None:
             pairs_per_iteration=args.pairs or recipe.pairs_per_iteration,
         )
     out_dir = args.experts / task.name
+    if (out_dir / "card.json").exists():
+        algorithm = json.loads((out_dir / "card.json").read_text()).get("algorithm")
+        if algorithm == paper_experts.ALGORITHM:
+            raise UserInputError(
+                f"{store.shown(out_dir)} holds the paper's own expert of {task.name} (imported "
+                "from the authors' file, docs/experts.md), which training would replace; train "
+                "the suite's own into another folder, e.g. --experts results/experts-suite"
+            )
     policy, history = train_expert(task, recipe, out_dir, args.seed)
     card = save_expert(policy, history, task, recipe, out_dir, args.seed)
     summary = {k: card[k] for k in ("task", "env_id", "algorithm", "env_steps", "wall_s")}

@@ -3,9 +3,10 @@
 Ho and Ermon published the TRPO experts their datasets were sampled from (openai/imitation,
 `expert_policies/modern/*.h5`, MIT licence). `python -m benchmark expert import-2016 --task T
 --h5 FILE` reads the snapshot the paper's pipeline names (`SOURCES`) and writes it as a suite
-expert, `results/experts-2016/<task>/expert.pt` with its card, so that `python -m benchmark
-dataset make --task T --experts results/experts-2016 --datasets D` samples demonstrations from the
-very policies the paper learned from.
+expert, `results/experts/<task>/expert.pt` with its card, so that `python -m benchmark dataset
+make --task T` samples demonstrations from the very policies the paper learned from. These are
+the committed experts of Reacher, Hopper, Walker2d, HalfCheetah and Ant; the suite's own experts
+of those tasks are kept in `results/experts-suite/` (docs/experts.md).
 
 Each expert acts as the authors' code made it act:
 - its network: Hopper, Walker2d and HalfCheetah one hidden layer of 50 leaky-ReLU units (slope

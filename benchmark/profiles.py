@@ -14,8 +14,9 @@ figures and statistics, on this profile's tasks (today's methods beside the pape
 running the paper's again).
 
 Datasets: `datasets = "<folder>"` (relative to the repository) makes the profile's runs learn
-from that folder's datasets instead of `results/datasets/` (`results/datasets-2016/`: the
-paper's own experts'); a command's `--datasets` still overrides it.
+from that folder's datasets instead of `results/datasets/` (`results/datasets-suite/`: those
+sampled from the suite's own experts of the five tasks whose default is now the paper's own
+expert); a command's `--datasets` still overrides it.
 
 Grid: `[[grid]]` blocks, each the product of its `tasks`, `algorithms`, `sizes` and `seeds`; the
 profile runs the union of its blocks. A missing key means the paper's: its nine tasks, its four
@@ -227,7 +228,7 @@ def load_profile(name: str) -> Profile:
     if datasets and not (isinstance(datasets, str) and (store.REPO / datasets).is_dir()):
         raise UserInputError(
             f"{path}: datasets = {datasets!r} is not a folder of the repository; name one "
-            "such as results/datasets-2016, or leave the key out for results/datasets"
+            "such as results/datasets-suite, or leave the key out for results/datasets"
         )
     profile = Profile(
         name=name,

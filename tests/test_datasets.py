@@ -11,7 +11,6 @@ from algorithms.errors import UserInputError
 from benchmark.__main__ import main
 from benchmark.datasets import (
     ARRAYS,
-    EXPERTS_DIR,
     PAIR_ARRAYS,
     content_sha256,
     load_dataset,
@@ -66,10 +65,11 @@ def test_same_seed_same_dataset_other_seed_other_dataset(made, tmp_path):
 
 def test_a_probe_dataset_samples_the_expert_with_the_log_std_it_is_given(made, tmp_path):
     reacher = get_task("reacher")
-    card = make_dataset(reacher, EXPERTS_DIR, tmp_path, log_std=-1.0)
+    suite_experts = RESULTS_DIR / "experts-suite"  # a GaussianPolicy of the learners' family
+    card = make_dataset(reacher, suite_experts, tmp_path, log_std=-1.0)
     assert card["expert"]["log_std_set"] == -1.0
     pairs = load_dataset(reacher, tmp_path).expert_pairs(reacher.largest_dataset)
-    expert = load_expert(reacher)
+    expert = load_expert(reacher, suite_experts)
     with torch.no_grad():
         mean = expert.dist_params(torch.as_tensor(pairs.obs))[:, : pairs.actions.shape[1]]
     # The committed expert's own noise is far smaller (log-std about -3.2).
@@ -256,9 +256,9 @@ def test_committed_dataset_verifies_and_its_expert_meets_the_target(name):
 
 def test_a_dataset_names_its_expert_and_refuses_another(tmp_path):
     ant = get_task("ant")
-    dataset = load_dataset(ant, RESULTS_DIR / "datasets-2016")
-    assert dataset.expert_path() == RESULTS_DIR / "experts-2016" / "ant" / "expert.pt"
-    shutil.copytree(RESULTS_DIR / "datasets-2016" / "ant", tmp_path / "ant")
+    dataset = load_dataset(ant, RESULTS_DIR / "datasets")
+    assert dataset.expert_path() == RESULTS_DIR / "experts" / "ant" / "expert.pt"
+    shutil.copytree(RESULTS_DIR / "datasets" / "ant", tmp_path / "ant")
     card = json.loads((tmp_path / "ant" / "card.json").read_text())
     card["expert"]["sha256"] = "0" * 64  # as if the expert file had been replaced since
     (tmp_path / "ant" / "card.json").write_text(json.dumps(card))

@@ -370,11 +370,11 @@ def test_gail_ppo_learns_cartpole_from_one_trajectory():
 
 
 def test_dagger_queries_the_expert_its_dataset_was_sampled_from(tmp_path):
-    # Learning from the paper's own experts' demonstrations, DAgger asks the paper's expert too.
+    # Learning from the suite's own experts' demonstrations, DAgger asks the suite's expert too.
     reacher = get_task("reacher")
-    datasets = RESULTS_DIR / "datasets-2016"
+    datasets = RESULTS_DIR / "datasets-suite"
     tiny = replace(TINY, budgets={"reacher": TINY.budgets["classic"]})
     run(reacher, "dagger", 1, 0, tiny, tmp_path, datasets, show_progress=False)
     config = json.loads((tmp_path / "tiny/reacher/dagger/n1/s0/config.json").read_text())
-    expert = RESULTS_DIR / "experts-2016/reacher/expert.pt"
+    expert = RESULTS_DIR / "experts-suite/reacher/expert.pt"
     assert config["expert_policy_sha256"] == hashlib.sha256(expert.read_bytes()).hexdigest()

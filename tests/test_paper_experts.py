@@ -14,7 +14,7 @@ from benchmark.paper_experts import SOURCES, read_h5
 from benchmark.store import RESULTS_DIR
 from benchmark.tasks import get_task
 
-EXPERTS_2016 = RESULTS_DIR / "experts-2016"
+EXPERTS = RESULTS_DIR / "experts"
 
 
 def write_authors_file(path, obs_dim, act_dim, hidden, func, snapshot, rng):
@@ -101,9 +101,17 @@ def test_the_committed_paper_experts_walk_on_v5(task_name):
     # The authors' experts, trained on v0/v1 with MuJoCo 1.31, still reach their paper's scores
     # on v5 (Hopper 3,571, Ant 4,228): proof that the layout and arithmetic above are theirs.
     task = get_task(task_name)
-    card = json.loads((EXPERTS_2016 / task_name / "card.json").read_text())
+    card = json.loads((EXPERTS / task_name / "card.json").read_text())
     assert card["algorithm"] == "paper-2016" and card["source"]["file"] == SOURCES[task_name][0]
-    expert = load_expert(task, EXPERTS_2016)
+    expert = load_expert(task, EXPERTS)
     assert expert.act_dim == task_action_dims[task_name]
     result = evaluate(expert, task, episodes=2, seed=1, deterministic=True)
     assert min(result["returns"]) > 3_000
+
+
+def test_training_a_task_whose_expert_is_the_papers_refuses_to_replace_it(tmp_path, capsys):
+    # `make experts` must never overwrite the authors' expert with the suite's own recipe.
+    assert main(["expert", "train", "--task", "hopper"]) == 2
+    err = capsys.readouterr().err
+    assert "holds the paper's own expert of hopper" in err
+    assert "--experts results/experts-suite" in err

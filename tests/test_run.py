@@ -223,11 +223,11 @@ def test_overhead_bench_splits_the_loop_and_refuses_classic_control(capsys):
 def test_a_profile_learns_from_the_datasets_it_names(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
     budget = "[budget.reacher]\nbc_steps = 11\nbc_validate_every = 5\n"
-    (tmp_path / "paper_experts.toml").write_text(f'datasets = "results/datasets-2016"\n{budget}')
+    (tmp_path / "paper_experts.toml").write_text(f'datasets = "results/datasets-suite"\n{budget}')
     args = ["run", "--task", "reacher", "--algo", "bc", "--n-traj", "4", "--profile"]
     assert main([*args, "paper_experts", "--runs", str(tmp_path / "runs")]) == 0
     config = json.loads((tmp_path / "runs/paper_experts/reacher/bc/n4/s0/config.json").read_text())
-    card = json.loads((RESULTS_DIR / "datasets-2016/reacher/card.json").read_text())
+    card = json.loads((RESULTS_DIR / "datasets-suite/reacher/card.json").read_text())
     assert config["dataset_sha256"] == card["sha256"]
     assert config["expert_score"] == card["expert_score"]
     # A command's --datasets overrides the profile's.

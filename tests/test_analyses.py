@@ -20,10 +20,10 @@ REFERENCE = str(store.REFERENCE_DIR / "runs")
 
 
 def learned_pairs(run: str, n_traj: int) -> int:
-    """How many pairs the reference run `run` (profile quick) learned from, in the dataset its
-    record names (which need not be today's default)."""
+    """How many pairs the reference run `run` (profile standard, the analyses' default) learned
+    from, in the dataset its record names (which need not be today's default)."""
     task = get_task(run.split("/")[0])
-    folder = store.REFERENCE_DIR / "runs" / "quick" / run
+    folder = store.REFERENCE_DIR / "runs" / "standard" / run
     return len(run_dataset(SimpleNamespace(datasets=None), folder, task).expert_pairs(n_traj))
 
 

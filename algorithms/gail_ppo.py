@@ -163,8 +163,10 @@ class AdversarialPPO:
         self.policy.obs_norm.update(expert.obs)
         self.value_fn.obs_norm.update(expert.obs)
         self.reward_norm = Standardizer(1, clip=float("inf"))
+        # Fused: one kernel for all parameters instead of a loop of small ones; PPO's ~300
+        # Adam steps a round made the per-tensor loop a fifth of the update's CPU time.
         self.optimizer = torch.optim.Adam(
-            [*self.policy.parameters(), *self.value_fn.net.parameters()], lr=cfg.ppo.lr
+            [*self.policy.parameters(), *self.value_fn.net.parameters()], lr=cfg.ppo.lr, fused=True
         )
         self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.disc_lr)
         self.buffer = {name: np.zeros((0,)) for name in TRANSITION_FIELDS}

@@ -57,3 +57,26 @@ def test_policy_forward_torch_sampler_batch(benchmark, hopper_batch):
     obs = torch.as_tensor(hopper_batch[0][:16])
     with torch.no_grad():
         benchmark(policy.dist_params, obs)
+
+
+@pytest.mark.parametrize("adam", [{}, {"fused": True}], ids=["per-tensor", "fused"])
+def test_ppo_update(benchmark, hopper_batch, adam):
+    """One PPO update on a round of Hopper near the expert (~8,000 pairs); gail_ppo's Adam is
+    fused, the per-tensor loop beside it for the difference."""
+    from algorithms.data import Trajectories
+    from algorithms.ppo import PPOConfig, ValueNet, update
+
+    obs, actions, rewards = (x[:8_000] for x in hopper_batch)
+    batch = Trajectories(
+        obs=obs,
+        actions=actions,
+        rewards=rewards,
+        lengths=np.full(8, 1_000),
+        terminated=np.zeros(8, bool),
+        final_obs=obs[:8],
+    )
+    policy, value_fn = GaussianPolicy(OBS, ACT), ValueNet(OBS)
+    optimizer = torch.optim.Adam([*policy.parameters(), *value_fn.net.parameters()], **adam)
+    rng = np.random.default_rng(0)
+    args = (policy, value_fn, optimizer, batch, rewards, PPOConfig(), rng)
+    benchmark.pedantic(update, args=args, rounds=3, iterations=1)

@@ -469,7 +469,7 @@ def _reproduce(args) -> None:
     import os
 
     from benchmark.profiles import load_profile
-    from benchmark.sweep import check_inputs, format_plan, plan, sweep
+    from benchmark.sweep import check_inputs, done_elsewhere, format_plan, plan, sweep
 
     profile, runs, datasets = load_profile(args.profile), args.runs, args.datasets
     if args.tasks or args.algos:
@@ -477,7 +477,8 @@ def _reproduce(args) -> None:
     workers = args.workers or os.cpu_count() or 1
     if args.dry_run:
         growing = check_inputs(profile, datasets, runs)
-        print(format_plan(profile, plan(profile), runs, workers, growing))
+        copies = done_elsewhere(profile, runs, datasets)
+        print(format_plan(profile, plan(profile), runs, workers, growing, copies))
         return
     result = sweep(profile, args.executor, workers, runs, datasets)
     print(

@@ -34,7 +34,7 @@ REFERENCE_DIR = RESULTS_DIR / "reference"
 """The suite's published records, tables and figures (committed): what a user's compare with."""
 STATES = ("done", "started", "failed", "pending")
 # Provenance: it may differ between machines without changing what a run computes.
-PROVENANCE_KEYS = ("code_version", "versions")
+PROVENANCE_KEYS = ("code_version", "versions", "copied_from")
 
 
 def shown(path: Path) -> str:
@@ -219,6 +219,20 @@ def finish_record(folder: Path, metrics: list[dict], policy_state: dict, evaluat
     write_csv(metrics_path(folder), metrics)
     save_torch(policy_state, folder / "policy.pt")
     write_json(folder / "eval.json", evaluation)
+
+
+def copy_record(source: Path, folder: Path, profile: str, origin: str) -> None:
+    """Another profile's done run, whose config is this profile's but for the profile's name,
+    as this profile's: the same seed gives the same record, so it is not trained again. Its
+    config names this profile and the record it came from (`origin`); its checkpoint comes too,
+    so that more iterations later grow it. eval.json last, since it marks the run as done."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = read_json(source / "config.json")
+    write_json(folder / "config.json", {**config, "profile": profile, "copied_from": origin})
+    for name in ("metrics.csv", "policy.pt", "checkpoints/state.pt", "eval.json"):
+        if (source / name).exists():
+            (folder / name).parent.mkdir(exist_ok=True)
+            write_bytes(folder / name, (source / name).read_bytes())
 
 
 def read_record(folder: Path) -> tuple[dict, dict]:

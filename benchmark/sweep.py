@@ -128,6 +128,36 @@ def check_inputs(
     return growing
 
 
+def done_elsewhere(
+    profile: Profile, runs_dir: Path, datasets_dir: Path | None = None
+) -> dict[RunSpec, Path]:
+    """The profile's runs not started yet that another profile in `runs_dir` has done with the
+    same config, provenance and the profile's name aside (a cell two profiles share, such as
+    `paper2016`'s and `standard`'s GAIL on HalfCheetah): the same seed gives the same record."""
+    runs_dir = Path(runs_dir)
+    others = sorted(d.name for d in runs_dir.glob("*/") if d.name != profile.name)
+    found, datasets = {}, {}
+    for spec in profile.runs():
+        if _folder(runs_dir, profile, spec).exists():
+            continue
+        where = [
+            store.record_dir(runs_dir, other, spec.task, spec.algo, spec.n_traj, spec.seed)
+            for other in others
+        ]
+        where = [folder for folder in where if store.state(folder)[0] == "done"]
+        if not where:
+            continue
+        task = TASKS[spec.task]
+        if task.name not in datasets:
+            datasets[task.name] = load_dataset(task, datasets_dir or profile.datasets_dir)
+        config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
+        defaults = setting_defaults(profile, spec.algo, task)
+        same = [f for f in where if store.config_changes(f, config, defaults) == ["profile"]]
+        if same:
+            found[spec] = same[0]
+    return found
+
+
 def _folder(runs_dir: Path, profile: Profile, spec: RunSpec) -> Path:
     return store.record_dir(runs_dir, profile.name, spec.task, spec.algo, spec.n_traj, spec.seed)
 
@@ -258,6 +288,10 @@ def sweep(
     runs_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder stops here, not in a run
     for spec in growing:
         store.reopen_record(_folder(runs_dir, profile, spec))
+    for spec, source in done_elsewhere(profile, runs_dir, datasets_dir).items():
+        origin = source.relative_to(runs_dir).as_posix()
+        store.copy_record(source, _folder(runs_dir, profile, spec), profile.name, origin)
+        print(f"{spec.label}: the same config as {origin}, done there: copied", file=sys.stderr)
     runs_dir, datasets_dir = runs_dir.resolve(), (datasets_dir or profile.datasets_dir).resolve()
     workers = workers or os.cpu_count() or 1
     skipped = [
@@ -351,9 +385,11 @@ def format_plan(
     runs_dir: Path,
     workers: int,
     growing: dict[RunSpec, float],
+    copies: dict[RunSpec, Path] | None = None,
 ) -> str:
     """The dry run's text: one line per run, then the totals of what is left to do. A done run
-    that grows (`check_inputs`) counts for the part of its new budget it has still to train."""
+    that grows (`check_inputs`) counts for the part of its new budget it has still to train; one
+    that another profile has done (`done_elsewhere`) for nothing: the sweep copies it."""
     lines = [f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
     todo = []
     for item in planned:
@@ -362,7 +398,9 @@ def format_plan(
             status, left = "grows", 1 - growing[item.spec]
             # The evaluation's share of the estimate is scaled too: small beside the training.
             item = replace(item, env_steps=round(item.env_steps * left), cpu_s=item.cpu_s * left)
-        if status != "done":
+        elif item.spec in (copies or {}):
+            status = "copies"
+        if status not in ("done", "copies"):
             todo.append(item)
         lines.append(
             f"{item.spec.label:<34} {status:<8} {item.env_steps:>12,} {item.cpu_s / 3600:>10.2f}"

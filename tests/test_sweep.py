@@ -17,7 +17,7 @@ from benchmark import profiles
 from benchmark.__main__ import main
 from benchmark.profiles import RunSpec, load_profile
 from benchmark.store import RECORD_FILES, state
-from benchmark.sweep import adopt, check_inputs, format_plan, plan, sweep
+from benchmark.sweep import adopt, check_inputs, done_elsewhere, format_plan, plan, sweep
 from benchmark.tasks import PAPER_TASKS, TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,6 +310,34 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert sorted(s.algo for s in grown.done) == ["fem", "gail", "gtal"] and not grown.failed
     gail = runs / "smoke/cartpole/gail/n1/s0"
     assert len(list(csv.DictReader((gail / "metrics.csv").open()))) == 4
+
+
+def test_a_run_another_profile_did_with_the_same_config_is_copied_not_trained(tmp_path, throughput):
+    first = load_profile("smoke").only(["cartpole"])
+    runs = tmp_path / "runs"
+    sweep(first, "local", 2, runs, throughput_file=throughput, show_progress=False)
+    second = replace(first, name="smoke_again")
+    classic = second.budgets["classic"]
+    shorter = replace(second, budgets=second.budgets | {"classic": classic | {"iterations": 2}})
+    # Fewer loop iterations leave only BC's config the same.
+    assert [spec.algo for spec in done_elsewhere(shorter, runs)] == ["bc"]
+    copies = done_elsewhere(second, runs)
+    assert sorted(spec.algo for spec in copies) == ["bc", "fem", "gail", "gtal"]
+    text = format_plan(second, plan(second, throughput), runs, 2, {}, copies).splitlines()
+    assert text[-1].startswith("profile smoke_again: 4 runs, 0 to do: 0 env steps")
+    assert all(line.split()[1] == "copies" for line in text[1:-1])
+
+    result = sweep(second, "local", 2, runs, throughput_file=throughput, show_progress=False)
+    assert not result.done and not result.failed and len(result.skipped) == 4
+    for algo in ("bc", "fem", "gtal", "gail"):
+        theirs, ours = (runs / name / f"cartpole/{algo}/n1/s0" for name in ("smoke", "smoke_again"))
+        for name in ("eval.json", "metrics.csv", "policy.pt"):
+            assert (ours / name).read_bytes() == (theirs / name).read_bytes()
+        config = json.loads((ours / "config.json").read_text())
+        assert config["profile"] == "smoke_again"
+        assert config["copied_from"] == f"smoke/cartpole/{algo}/n1/s0"
+    # A copied loop run keeps its checkpoint, so that more iterations grow it.
+    assert (runs / "smoke_again/cartpole/gail/n1/s0/checkpoints/state.pt").exists()
 
 
 def test_a_ray_sweep_gives_the_same_records_as_the_process_pool(tmp_path, throughput):

@@ -25,7 +25,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest --benchmark-skip -m "not slow"
 
 # The main job: every run of a profile (skipping those done, resuming those interrupted), then the
-# tables and figures. PROFILE: smoke | quick | standard | paper. EXECUTOR=ray runs on Ray
+# tables and figures. PROFILE: any in benchmark/protocols/ (smoke, quick, standard, modern, paper, ...). EXECUTOR=ray runs on Ray
 # (RAY_ADDRESS joins a cluster). TASKS="cartpole hopper" runs only those tasks of the profile,
 # ALGOS="gail bc" only those algorithms.
 # Records go to results/runs/ (ignored by git; the suite's own are in results/reference/);

@@ -243,8 +243,8 @@ def load_profile(name: str) -> Profile:
         _check_grid_block(path, block, profile.algorithms)
     for spec in profile.runs():  # every setting, checked against every task it will run on
         profile.config(spec.algo, TASKS[spec.task])
-    for algo, table in profile.learners.items():  # and a task's table the grid does not run
-        for task in table.get("tasks", {}):
+    for algo, table in profile.learners.items():  # and the tables the grid does not run
+        for task in (PAPER_TASKS[0], *table.get("tasks", {})):
             profile.config(algo, TASKS[task])
     return profile
 

@@ -1,5 +1,6 @@
 """A learner's config from a profile: the config's defaults, then the profile's budget for the
-task, then the profile's settings for the learner, each checked with a one-line error.
+task, then the profile's settings for the learner, each checked (its type and its range) with a
+one-line error.
 
 Settings name a field by its dotted path (`loop.trpo.max_kl`) or, where it is unique in the
 config, by its own name (`max_kl`, `causal_entropy`, `reward`). TOML sub-tables give the same
@@ -8,6 +9,7 @@ dotted paths.
 
 import dataclasses
 import types
+from collections.abc import Callable
 from typing import Any
 
 from algorithms.errors import UserInputError
@@ -57,6 +59,22 @@ def resolve(cls: type, key: str, where: str) -> str:
     )
 
 
+# What a number may be, by the setting's own name (it means the same in every config). Any other
+# int is a count, at least 1, and any other float a weight, rate or bound, at least 0: outside
+# them a run fails later with a traceback, or trains on nonsense.
+RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "rounds": (lambda v: v >= 0, "an integer of at least 0"),  # DAgger without rounds is BC
+    "gamma": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "lam": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "beta_decay": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "train_fraction": (lambda v: 0 < v <= 1, "a number above 0 and at most 1"),
+    "fvp_subsample": (lambda v: 0 < v <= 1, "a number above 0 and at most 1"),
+    "backtrack_shrink": (lambda v: 0 < v < 1, "a number between 0 and 1, both excluded"),
+}
+COUNT = (lambda v: v >= 1, "an integer of at least 1")
+NON_NEGATIVE = (lambda v: v >= 0, "a number of at least 0")
+
+
 def _checked(value, kind: type, where: str, path: str):
     ok = {
         bool: isinstance(value, bool),
@@ -68,6 +86,12 @@ def _checked(value, kind: type, where: str, path: str):
         raise UserInputError(f"{where}: {path} cannot be set from a profile")
     if not ok[kind]:
         raise UserInputError(f"{where}: {path} = {value!r}; expected a {kind.__name__}")
+    if kind in (int, float):
+        in_range, allowed = RANGES.get(
+            path.rsplit(".", 1)[-1], COUNT if kind is int else NON_NEGATIVE
+        )
+        if not in_range(value):
+            raise UserInputError(f"{where}: {path} = {value!r}; expected {allowed}")
     return float(value) if kind is float else value
 
 

@@ -15,6 +15,7 @@ from benchmark.plots import build_figures
 from benchmark.profiles import load_profile
 from benchmark.report import build_tables
 from benchmark.run import run
+from benchmark.settings import build_config, defaults
 from benchmark.tasks import TASKS
 
 
@@ -100,6 +101,14 @@ def test_settings_reach_the_config_by_name_or_path(tmp_path):
         ("[learners.other]\nlr = 0.1\n", "needs algorithm = one of"),
         ('[learners.fem]\nalgorithm = "gail"\n', "cannot be a variant of gail"),
         ('[learners.gail]\nreward_actions = "both"\n', "reward_actions = 'both'"),
+        ("[learners.gail]\niterations = 0\n", "loop.iterations = 0; expected an integer of at"),
+        ("[learners.gail]\npairs_per_iteration = -5\n", "pairs_per_iteration = -5; expected"),
+        ("[learners.bc]\nvalidate_every = 0\n", "validate_every = 0; expected an integer of"),
+        ("[learners.gail_ppo]\ndisc_updates = 0\n", "disc_updates = 0; expected an integer"),
+        ("[learners.airl]\nnum_envs = 0\n", "num_envs = 0; expected an integer of at least 1"),
+        ("[learners.dagger]\nsteps_per_round = 0\n", "steps_per_round = 0; expected an"),
+        ("[learners.gail]\ngamma = 1.5\n", "loop.trpo.gamma = 1.5; expected a number from 0"),
+        ("[learners.gail_ppo.tasks.hopper]\nlr = -0.1\n", "ppo.lr = -0.1; expected a number"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(tmp_path, capsys, table, message):
@@ -107,6 +116,13 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, capsys, table, message):
     assert main(["reproduce", "--profile", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_every_default_is_a_setting_in_range():
+    for learner in LEARNERS.values():
+        settings = defaults(learner)
+        budget = {name: settings[path] for name, path in learner.budget.items()}
+        build_config(learner, budget, settings, f"learners.{learner.name}")
 
 
 def test_a_tampered_file_is_refused_in_one_line(tmp_path, capsys):

@@ -59,9 +59,9 @@ figures: $(STAMP)
 
 # Uploads the offline W&B runs, then saves a W&B view per profile and task: normalised return
 # and diagnostics against env steps by algorithm and size, Figure 1, tables (needs WANDB_API_KEY
-# or `wandb login`).
+# or `wandb login`). RUNS=dir: those of the records there (WANDB_DIR, where set, holds them).
 wandb-sync: $(STAMP)
-	$(PY) -m benchmark wandb-sync
+	$(PY) -m benchmark wandb-sync $(if $(RUNS),--runs $(RUNS))
 
 # Measures this machine's seconds per step: the plan's cost estimates (results/throughput.json).
 throughput: $(STAMP)

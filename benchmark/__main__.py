@@ -199,7 +199,13 @@ def _add_report_commands(commands) -> None:
     sync = commands.add_parser(
         "wandb-sync", help="upload the offline W&B runs, save a W&B view per profile and task"
     )
-    _folder(sync, "--dir", RESULTS / "wandb", "offline W&B folder")
+    _folder(
+        sync,
+        "--runs",
+        store.RUNS_DIR,
+        "records folder whose W&B runs to upload (they lie in "
+        "WANDB_DIR when set, else in wandb/ beside it)",
+    )
     sync.set_defaults(func=_wandb_sync)
 
     tables = commands.add_parser(
@@ -502,12 +508,12 @@ def _report(profile: str, runs) -> None:
     """Tables and figures from the records there are, logged to the profile's W&B summary run."""
     from benchmark.plots import build_figures
     from benchmark.report import build_tables
-    from benchmark.tracking import log_profile_summary
+    from benchmark.tracking import folder_for, log_profile_summary
 
     tables = build_tables(profile, runs, runs.parent / "tables")
     figures = build_figures(profile, runs, runs.parent / "figures")
     pictures = [f for f in figures if f.suffix == ".png"]
-    log_profile_summary(profile, tables, pictures, wandb_dir=runs.parent / "wandb")
+    log_profile_summary(profile, tables, pictures, folder_for(runs))
     print(
         f"tables in {store.shown(runs.parent / 'tables' / profile)}, "
         f"figures in {store.shown(runs.parent / 'figures' / profile)}"
@@ -556,11 +562,12 @@ def _adopt(args) -> None:
 
 def _wandb_sync(args) -> None:
 
-    from benchmark.tracking import save_workspaces, sync
+    from benchmark.tracking import folder_for, save_workspaces, sync
 
-    code = sync(args.dir)
+    wandb_dir = folder_for(args.runs)
+    code = sync(wandb_dir)
     # A view per task of each profile synced; a view not saved is one line, never a failure
-    save_workspaces(args.dir, uploaded=code == 0)
+    save_workspaces(wandb_dir, uploaded=code == 0)
     if code != 0:
         raise UserInputError("wandb sync failed (its message is above); fix it and run again")
 

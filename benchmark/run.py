@@ -63,14 +63,13 @@ def run(
     checkpoint_every: int = 10,
     show_progress: bool = True,
     num_threads: int | None = None,
-    wandb_dir: Path | None = None,
 ) -> dict:
     """Train and evaluate one run, or return the record of a run already done.
 
     `num_threads`: the simulator's threads (default one per core; a sweep gives each run one).
     Progress goes to a bar (`show_progress`) and always to `progress.json` in the record folder,
-    which sweeps and `make status` read. W&B files go to `wandb_dir` (default: `wandb/` beside
-    the runs folder; see `benchmark.tracking`).
+    which sweeps and `make status` read. W&B files go to the records' W&B folder
+    (`tracking.folder_for`).
     """
     if algo not in profile.algorithms:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(profile.algorithms)}")
@@ -88,7 +87,7 @@ def run(
     if store.state(folder)[0] == "done":
         return store.read_json(folder / "eval.json")
     store.start_record(folder, config)
-    tracker = tracking.start_run(config, wandb_dir or Path(runs_dir).parent / "wandb")
+    tracker = tracking.start_run(config, tracking.folder_for(runs_dir))
     label = f"{algo} {task.name} n{n_traj} s{seed}"
     watcher = _RunWatcher(folder, label, show_progress, tracker, dataset)
     try:

@@ -6,8 +6,9 @@ summary run per profile. A W&B problem never stops or changes a run: the first f
 one `TrackingWarning` and the tracker turns itself off.
 
 Mode: WANDB_MODE when set (online, offline, disabled); otherwise online when WANDB_API_KEY is
-set, offline when not. Run files go under `<wandb_dir>/wandb/`, where wandb_dir is the argument,
-else WANDB_DIR, else results/wandb; `sync` uploads the offline ones later.
+set, offline when not. Run files go under `<wandb_dir>/wandb/`, where wandb_dir is WANDB_DIR when
+set, else `wandb/` beside the records folder (`folder_for`: results/wandb for results/runs);
+`sync` uploads the offline ones later.
 
 A run's W&B id is a function of (project, profile, task, algo, n_traj, seed), and runs start with
 resume="allow": a run resumed from its checkpoint continues the same W&B run (offline, each
@@ -34,7 +35,6 @@ import zlib
 from pathlib import Path
 from urllib.parse import urlparse
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "results" / "wandb"
 DEFAULT_PROJECT = "gail-bench"
 
 # Quiet and cheap: no console capture, no snapshot of code, git state, requirements or machine,
@@ -117,7 +117,7 @@ def run_id(config: dict) -> str:
     return _id(readable, [_project(), *names, config["n_traj"], config["seed"]])
 
 
-def start_run(config: dict, wandb_dir: Path | None = None) -> Tracker:
+def start_run(config: dict, wandb_dir: Path) -> Tracker:
     """Start (or resume) the W&B run of the run `config` describes."""
     profile, task, algo, n_traj, seed = (
         config[key] for key in ("profile", "task", "algo", "n_traj", "seed")
@@ -133,9 +133,7 @@ def start_run(config: dict, wandb_dir: Path | None = None) -> Tracker:
     )
 
 
-def log_profile_summary(
-    profile: str, tables: dict, figures: list[Path], wandb_dir: Path | None = None
-) -> None:
+def log_profile_summary(profile: str, tables: dict, figures: list[Path], wandb_dir: Path) -> None:
     """One W&B run per profile with its tables (pandas DataFrames, by name) and figures (PNG
     files, named by their stem); started again, it resumes the same W&B run."""
     tracker = _start(
@@ -169,20 +167,19 @@ def _uniform(table):
     )
 
 
-def sync(wandb_dir: Path | None = None) -> int:
+def sync(wandb_dir: Path) -> int:
     """Upload every offline run under the wandb dir not uploaded yet; returns an exit code.
 
     Needs credentials (`wandb login`, or WANDB_API_KEY) and the network. What is uploaded gets
     a `.wandb.synced` mark, so running it again uploads only what is left.
     """
-    directory = _directory(wandb_dir)
-    runs = directory / "wandb"
+    runs = wandb_dir / "wandb"
     pending = _unsynced(runs)
     if not pending:
         print(f"W&B: nothing to upload under {runs}")
         return 0
     # wandb's own logs of the sync go to WANDB_DIR; stdin from /dev/null: no login prompt
-    env = os.environ | {"WANDB_DIR": str(directory.resolve())}
+    env = os.environ | {"WANDB_DIR": str(wandb_dir.resolve())}
     env.setdefault("WANDB__GRAPHQL_RETRY_MAX", _SYNC_RETRIES)
     done = subprocess.run(
         [sys.executable, "-m", "wandb", "sync", str(runs)],
@@ -293,11 +290,11 @@ def build_workspace(profile: str, task: str, entity: str, project: str | None = 
     )
 
 
-def profile_tasks(wandb_dir: Path | None = None) -> dict[str, list[str]]:
+def profile_tasks(wandb_dir: Path) -> dict[str, list[str]]:
     """The tasks of each profile with runs under the wandb dir, read from the runs' offline
     files (a summary run has a profile and no task)."""
     found: dict[str, set[str]] = {}
-    for path in sorted((_directory(wandb_dir) / "wandb").glob("offline-run-*/*.wandb")):
+    for path in sorted((wandb_dir / "wandb").glob("offline-run-*/*.wandb")):
         config = _run_config(path)
         if "profile" in config:
             tasks = found.setdefault(str(config["profile"]), set())
@@ -306,7 +303,7 @@ def profile_tasks(wandb_dir: Path | None = None) -> dict[str, list[str]]:
     return {profile: sorted(tasks) for profile, tasks in sorted(found.items())}
 
 
-def save_workspaces(wandb_dir: Path | None = None, uploaded: bool = True) -> bool:
+def save_workspaces(wandb_dir: Path, uploaded: bool = True) -> bool:
     """Save the W&B view of every task of every profile with runs under the wandb dir, each
     replacing the view of the same profile and task saved before; False when none was saved.
 
@@ -446,11 +443,10 @@ def offline_unless_reachable(timeout_s: float = 5.0) -> str | None:
     return None
 
 
-def _start(wandb_dir: Path | None, **init_args) -> Tracker:
+def _start(directory: Path, **init_args) -> Tracker:
     mode = _mode()
     if mode == "disabled":
         return Tracker()
-    directory = _directory(wandb_dir)
     try:
         # Given an unwritable dir, wandb would silently write to the system's temp dir instead
         directory.mkdir(parents=True, exist_ok=True)
@@ -476,8 +472,10 @@ def _start(wandb_dir: Path | None, **init_args) -> Tracker:
     return Tracker(run)
 
 
-def _directory(wandb_dir: Path | None) -> Path:
-    return Path(wandb_dir or os.environ.get("WANDB_DIR") or DEFAULT_DIR)
+def folder_for(runs_dir: Path) -> Path:
+    """The W&B folder of the records in `runs_dir`, for the runs that write it and the sync that
+    uploads it: WANDB_DIR when set, else `wandb/` beside the records folder."""
+    return Path(os.environ.get("WANDB_DIR") or Path(runs_dir).parent / "wandb")
 
 
 def _project() -> str:

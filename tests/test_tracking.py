@@ -265,6 +265,13 @@ def test_runs_start_and_finish_in_worker_processes(tmp_path):
     assert logged == {run_id: [(5000, ROWS[0])] for run_id in [tracking.run_id(CONFIG), *ids]}
 
 
+def test_runs_and_their_sync_share_one_wandb_folder(tmp_path, monkeypatch):
+    runs = tmp_path / "results" / "runs"
+    assert tracking.folder_for(runs) == tmp_path / "results" / "wandb"
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
+    assert tracking.folder_for(runs) == tmp_path / "elsewhere"
+
+
 def test_sync_with_nothing_to_upload(tmp_path, capsys):
     assert tracking.sync(tmp_path / "wandb") == 0
     assert "nothing to upload" in capsys.readouterr().out
@@ -443,7 +450,7 @@ def test_saving_without_a_server_says_so_in_one_line(tmp_path, capfd, monkeypatc
 
 def test_a_failed_sync_saves_no_view_and_keeps_its_exit_code(tmp_path, capfd):
     _one_offline_run(tmp_path / "wandb")
-    assert main(["wandb-sync", "--dir", str(tmp_path / "wandb")]) == 2
+    assert main(["wandb-sync", "--runs", str(tmp_path / "runs")]) == 2
     lines = capfd.readouterr().err.strip().splitlines()
     [view_line] = [line for line in lines if "workspace" in line]
     assert "not saved (their runs were not uploaded)" in view_line

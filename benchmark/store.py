@@ -2,7 +2,7 @@
 loading without unpickling arbitrary objects. Nothing else writes, globs or parses record files.
 
 A run record is a folder `<runs>/<profile>/<task>/<algo>/n<N>/s<S>/`:
-  config.json    every setting of the run, its seed, code version and dataset sha256
+  config.json    every setting of the run, its seed, code versions and dataset sha256
   metrics.csv    one row per iteration (BC: per validation)
   eval.json      the final evaluation; written last, so it marks the run as done
   policy.pt      the final policy's weights
@@ -34,7 +34,7 @@ REFERENCE_DIR = RESULTS_DIR / "reference"
 """The suite's published records, tables and figures (committed): what a user's compare with."""
 STATES = ("done", "started", "failed", "pending")
 # Provenance: it may differ between machines without changing what a run computes.
-PROVENANCE_KEYS = ("code_version", "versions", "copied_from")
+PROVENANCE_KEYS = ("code_version", "code_versions", "versions", "copied_from")
 
 
 def shown(path: Path) -> str:
@@ -200,9 +200,17 @@ def _differences(before: dict, now: dict, defaults: dict, prefix: str = "") -> l
 
 
 def start_record(folder: Path, config: dict) -> None:
+    """Write the config of a sitting (a run started, resumed or grown). A record trained by more
+    than one commit names them all: `code_version` stays the first sitting's, `code_versions`
+    lists each commit in the order it trained."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.txt").unlink(missing_ok=True)
-    write_json(folder / "config.json", config)
+    path = folder / "config.json"
+    before = read_json(path) if path.exists() else config
+    code_versions = before.get("code_versions", [before["code_version"]])
+    if code_versions[-1] != config["code_version"]:
+        code_versions = [*code_versions, config["code_version"]]
+    write_json(path, config | {"code_version": code_versions[0], "code_versions": code_versions})
 
 
 def write_progress(folder: Path, done: int, total: int, metrics: dict) -> None:

@@ -7,7 +7,7 @@ import pytest
 from algorithms.errors import UserInputError
 from algorithms.imitation import ImitationLoop
 from algorithms.policies import make_policy
-from benchmark import profiles
+from benchmark import profiles, store
 from benchmark.__main__ import main
 from benchmark.profiles import Profile, load_profile
 from benchmark.run import run
@@ -96,6 +96,17 @@ def test_a_setting_added_after_a_run_at_its_default_leaves_the_run_as_it_was(tmp
     config_file.write_text(json.dumps(config))
     with pytest.raises(UserInputError, match="another config \\(settings.steps differ"):
         run(CARTPOLE, "bc", 1, 0, TINY, tmp_path)
+
+
+def test_a_record_resumed_by_other_code_names_every_commit_and_is_not_stale(tmp_path):
+    folder = tmp_path / "run"
+    config = {"seed": 0, "code_version": "first"}
+    for sitting in ("first", "first", "second", "first"):
+        store.start_record(folder, config | {"code_version": sitting})
+    recorded = store.read_json(folder / "config.json")
+    assert recorded["code_version"] == "first"
+    assert recorded["code_versions"] == ["first", "second", "first"]
+    assert store.config_changes(folder, config | {"code_version": "third"}) == []
 
 
 def _budget(iterations: int) -> Profile:

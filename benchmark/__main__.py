@@ -495,7 +495,7 @@ def _reproduce(args) -> None:
     for spec, error in result.failed.items():
         print(f"  failed: {spec.label}: {error}", file=sys.stderr)
     if result.done or result.skipped:
-        _report(profile.name, runs)
+        _report(profile.name, runs, profile.beside)
         _reproduction_report(profile.name, runs)
     if result.failed:
         raise UserInputError(
@@ -504,14 +504,14 @@ def _reproduce(args) -> None:
         )
 
 
-def _report(profile: str, runs) -> None:
+def _report(profile: str, runs, beside: str) -> None:
     """Tables and figures from the records there are, logged to the profile's W&B summary run."""
     from benchmark.plots import build_figures
     from benchmark.report import build_tables
     from benchmark.tracking import folder_for, log_profile_summary
 
-    tables = build_tables(profile, runs, runs.parent / "tables")
-    figures = build_figures(profile, runs, runs.parent / "figures")
+    tables = build_tables(profile, runs, runs.parent / "tables", beside=beside)
+    figures = build_figures(profile, runs, runs.parent / "figures", beside)
     pictures = [f for f in figures if f.suffix == ".png"]
     log_profile_summary(profile, tables, pictures, folder_for(runs))
     print(
@@ -626,24 +626,26 @@ def _rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
     store.write_json(out, data)
 
 
-def _records_for(args) -> tuple[str, Path]:
+def _records_for(args) -> tuple[str, str, Path]:
     """The profile's name (a profile given by path has its file's name; records of a profile
-    whose file is gone are still found by name) and the records to read: --runs, else the
-    user's own where they hold the profile's runs, else the suite's reference records."""
-    from benchmark.profiles import load_profile
+    whose file is gone are still found by name), the profile shown beside it, and the records to
+    read: --runs, else the user's own where they hold the profile's runs, else the suite's
+    reference records."""
+    from benchmark.profiles import known_profiles, load_profile
 
-    name = args.profile
-    if name.endswith(".toml"):
-        name = load_profile(name).name
-    return name, args.runs or store.records_for(name)
+    name, beside = args.profile, ""
+    if name.endswith(".toml") or name in known_profiles():
+        profile = load_profile(name)
+        name, beside = profile.name, profile.beside
+    return name, beside, args.runs or store.records_for(name)
 
 
 def _tables(args) -> None:
     from benchmark.report import build_tables
 
-    name, runs = _records_for(args)
+    name, beside, runs = _records_for(args)
     out = args.out or runs.parent / "tables"
-    for table in build_tables(name, runs, out).values():
+    for table in build_tables(name, runs, out, beside=beside).values():
         for path in table.attrs["paths"]:
             print(store.shown(path))
     print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
@@ -652,9 +654,9 @@ def _tables(args) -> None:
 def _figures(args) -> None:
     from benchmark.plots import build_figures
 
-    name, runs = _records_for(args)
+    name, beside, runs = _records_for(args)
     out = args.out or runs.parent / "figures"
-    for path in build_figures(name, runs, out):
+    for path in build_figures(name, runs, out, beside):
         print(store.shown(path))
     print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
 

@@ -265,11 +265,12 @@ def save_figure(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
 
 
 def build_figures(
-    profile: str, runs_dir: Path = RUNS_DIR, out_dir: Path = FIGURES_DIR
+    profile: str, runs_dir: Path = RUNS_DIR, out_dir: Path = FIGURES_DIR, beside: str = ""
 ) -> list[Path]:
-    """Read the finished runs of `profile` and write `<out_dir>/<profile>/`: figure1,
-    learning_curves_env_steps and learning_curves_wall_clock, each as PNG and PDF."""
-    runs = load_shown_runs(profile, Path(runs_dir))
+    """Read the finished runs of `profile` (and those of the profile `beside` it) and write
+    `<out_dir>/<profile>/`: figure1, learning_curves_env_steps and learning_curves_wall_clock,
+    each as PNG and PDF."""
+    runs = load_shown_runs(profile, Path(runs_dir), beside)
     labels = algorithm_labels(runs)
     comparison = comparison_table(runs, load_reference())
     curves = load_curves(runs)

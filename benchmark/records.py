@@ -72,14 +72,11 @@ def _in_table_order(runs: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns=["_task", "_algo"]).reset_index(drop=True)
 
 
-def load_shown_runs(profile: str, runs_dir: Path = RUNS_DIR) -> pd.DataFrame:
+def load_shown_runs(profile: str, runs_dir: Path = RUNS_DIR, beside: str = "") -> pd.DataFrame:
     """The runs a profile's tables and figures show: its own, and on its tasks those of the
-    profile its protocol names `beside`, from `runs_dir` where that holds them, else from where
-    `store.records_for` finds them (the user's own, else the reference)."""
-    from benchmark.profiles import PROTOCOLS_DIR, load_profile
-
+    profile `beside` it (its `Profile.beside`), from `runs_dir` where that holds them, else from
+    where `store.records_for` finds them (the user's own, else the reference)."""
     runs = load_runs(profile, runs_dir)
-    beside = (PROTOCOLS_DIR / f"{profile}.toml").exists() and load_profile(profile).beside
     if not beside:
         return runs
     beside_dir = runs_dir if (Path(runs_dir) / beside).is_dir() else store.records_for(beside)

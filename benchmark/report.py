@@ -47,9 +47,11 @@ COST_COLUMNS = [
 ]
 
 
-def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per cell: env steps, wall seconds and CPU-seconds summed over seeds (and per run), then a
-    total per algorithm and a profile total (task `total`; algorithm `all` for the profile)."""
+def cost_table(runs: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Per cell of `profile`'s runs: env steps, wall seconds and CPU-seconds summed over seeds
+    (and per run), then a total per algorithm and a profile total (task `total`; algorithm `all`
+    for the profile). The runs of a profile shown beside it are that profile's cost, not this
+    one's: they are left out."""
 
     def summary(frame: pd.DataFrame, **keys) -> dict:
         return keys | {
@@ -61,7 +63,7 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
             "wall_s_per_run": float(frame["wall_s"].mean()),
         }
 
-    profile = runs["profile"].iloc[0]
+    runs = runs[runs["profile"] == profile]
     rows = [
         summary(cell, profile=profile, task=task, n_traj=int(n_traj), algorithm=algo)
         for (task, n_traj, algo), cell in runs.groupby(["task", "n_traj", "algorithm"], sort=False)
@@ -364,18 +366,19 @@ def build_tables(
     runs_dir: Path = RUNS_DIR,
     out_dir: Path = TABLES_DIR,
     reps: int = BOOTSTRAP_REPS,
+    beside: str = "",
 ) -> dict[str, pd.DataFrame]:
-    """Read the finished runs of `profile` and write `<out_dir>/<profile>/`:
-    comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}. Returns the tables by name
-    (`comparison`, `statistics`, `cost`); each table's `attrs["paths"]` lists the files written
-    from it."""
-    runs = load_shown_runs(profile, Path(runs_dir))
+    """Read the finished runs of `profile` (and those of the profile `beside` it) and write
+    `<out_dir>/<profile>/`: comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}. Returns
+    the tables by name (`comparison`, `statistics`, `cost`); each table's `attrs["paths"]` lists
+    the files written from it."""
+    runs = load_shown_runs(profile, Path(runs_dir), beside)
     labels = algorithm_labels(runs)
     reference = load_reference()
     out = Path(out_dir) / profile
     comparison = comparison_table(runs, reference)
     statistics = statistics_table(runs, reference, reps=reps, profile=profile)
-    cost = cost_table(runs)
+    cost = cost_table(runs, profile)
     comparison.attrs["paths"] = _write(
         out,
         "comparison",

@@ -267,7 +267,7 @@ def test_cost_counts_measured_cpu_time_and_wall_time_where_none_was_measured(tmp
     write_run(root, "hopper", "gail", 4, 0, [3500.0] * 50)  # an older record: wall 30 s only
     measured = write_run(root, "hopper", "gail", 4, 1, [3500.0] * 50) / "eval.json"
     measured.write_text(json.dumps(json.loads(measured.read_text()) | {"cpu_s": 41.5}))
-    cost = cost_table(load_runs(PROFILE, root))
+    cost = cost_table(load_runs(PROFILE, root), PROFILE)
     assert cost.loc[0, "wall_s"] == 60.0 and cost.loc[0, "cpu_s"] == 30.0 + 41.5
 
 
@@ -301,7 +301,7 @@ def test_build_tables_writes_files_and_costs(records, tmp_path):
     total = row("total", "all")
     assert total.seeds == 10 and total.env_steps == 9000 + 3000 + 3000
     assert total.cpu_s == total.wall_s == pytest.approx(3 * 30 + 3 * 2 + 30 + 2 + 2 + 30)
-    assert cost_table(load_runs(PROFILE, records)).equals(tables["cost"])
+    assert cost_table(load_runs(PROFILE, records), PROFILE).equals(tables["cost"])
 
 
 def test_figures_are_written(records, tmp_path):
@@ -373,7 +373,7 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
         write_run(root, "hopper", algo, 4, 0, [RANDOM["hopper"] + score * span], profile=profile)
     write_run(root, "cartpole", "gail", 1, 0, [500.0])  # not one of today's tasks
 
-    runs = load_shown_runs("today", root)
+    runs = load_shown_runs("today", root, beside=PROFILE)
     assert set(runs.task) == {"hopper"}
     assert dict(zip(runs.algorithm, runs.profile, strict=True)) == {
         "bc": PROFILE,
@@ -395,16 +395,31 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
         ("gail_ppo", "airl"): 1.0,
         ("airl", "bc"): 1.0,
     }
-    build_tables("today", root, tmp_path / "tables", reps=50)
+    tables = build_tables("today", root, tmp_path / "tables", reps=50, beside=PROFILE)
     page = (tmp_path / "tables" / "today" / "statistics.md").read_text()
     assert "GAIL (PPO) vs BC" in page and "DAgger (interactive)" in page
-    assert build_figures("today", root, tmp_path / "figures")
+    assert build_figures("today", root, tmp_path / "figures", PROFILE)
+    # The cost is today's runs' alone: those beside are the other profile's cost.
+    cost = tables["cost"]
+    assert set(cost.profile) == {"today"}
+    assert set(cost.algorithm) == {"gail_ppo", "airl", "dagger", "all"}
+    assert cost.loc[cost.algorithm == "all", "wall_s"].item() == 3 * 30.0
+
+    # A profile given by the path of its file keeps the profile beside it.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "today.toml").write_text((protocols / "today.toml").read_text())
+    (protocols / "today.toml").unlink()
+    args = ["--profile", str(elsewhere / "today.toml"), "--runs", str(root)]
+    assert main(["tables", *args, "--out", str(tmp_path / "by_path")]) == 0
+    page = (tmp_path / "by_path" / "today" / "comparison.md").read_text()
+    assert "| BC | GAIL | GAIL (PPO) | AIRL |" in page
 
     # A record made from another dataset cannot stand beside today's.
     config = root / PROFILE / "hopper" / "gail" / "n4" / "s0" / "config.json"
     config.write_text(config.read_text().replace("sha-hopper", "sha-old"))
     with pytest.raises(UserInputError, match="beside synthetic, whose hopper runs .* another"):
-        load_shown_runs("today", root)
+        load_shown_runs("today", root, beside=PROFILE)
     (protocols / "later.toml").write_text(f'beside = "nonesuch"\n{today}')
     with pytest.raises(UserInputError, match="beside = 'nonesuch' is not another profile"):
         profiles.load_profile("later")

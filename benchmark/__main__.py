@@ -8,6 +8,7 @@ from pathlib import Path
 
 from algorithms.errors import UserInputError
 from benchmark import store
+from benchmark.training import TrainingDiverged
 
 RESULTS = store.RESULTS_DIR
 RUNS_HELP = (
@@ -699,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit.code
     try:
         args.func(args)
-    except UserInputError as err:
+    except (UserInputError, TrainingDiverged) as err:  # a diverged run: its settings or data
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a folder that cannot be made or written, a file that cannot be read

@@ -194,7 +194,7 @@ def test_time_to_expert_reports_the_first_evaluation_past_the_threshold(
     assert set(result["time_split_s"]) >= {"simulation_s", "inference_s", "policy_s"}
 
 
-def test_a_run_whose_losses_stop_being_finite_fails_and_is_not_done(tmp_path):
+def test_a_run_whose_losses_stop_being_finite_fails_and_is_not_done(tmp_path, capsys):
     from benchmark.training import TrainingDiverged
 
     profile = tmp_path / "wild.toml"
@@ -204,6 +204,11 @@ def test_a_run_whose_losses_stop_being_finite_fails_and_is_not_done(tmp_path):
     with pytest.raises(TrainingDiverged, match="not finite"):
         run(CARTPOLE, "bc", 4, 0, load_profile(str(profile)), tmp_path)
     assert not (tmp_path / "wild" / "cartpole" / "bc" / "n4" / "s0" / "eval.json").exists()
+    # From the command line: one line, no traceback
+    args = ["--task", "cartpole", "--algo", "bc", "--n-traj", "4", "--profile", str(profile)]
+    assert main(["run", *args, "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err  # the progress bar's, then the error
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("error: iteration")
 
 
 def test_overhead_bench_splits_the_loop_and_refuses_classic_control(capsys):

@@ -2,9 +2,10 @@
 
 A sweep expands the profile's grid (`Profile.runs`), checks every input before starting anything,
 skips the runs already done (their `eval.json` exists), and runs the rest, one single-threaded
-run per worker. A run that fails is reported (its traceback goes to `error.txt` in its folder)
-and the others go on. A sweep killed at any moment, SIGKILL included, loses at most each running
-run's work since its last checkpoint: started again, those runs continue from their checkpoints.
+run per worker. A run that fails is reported (its traceback, or how its worker died, goes to
+`error.txt` in its folder) and the others go on. A sweep killed at any moment, SIGKILL included,
+loses at most each running run's work since its last checkpoint: started again, those runs
+continue from their checkpoints.
 
 Estimates of env steps and CPU time come from `results/throughput.json`, measured on this machine
 by `python -m benchmark bench throughput`; a learner's from finished records of its rate group
@@ -319,6 +320,9 @@ def sweep(
                 else:
                     result.failed[item.spec] = error
                     folder = _folder(runs_dir, profile, item.spec)
+                    if store.state(folder)[0] in ("started", "pending"):
+                        # Its worker died (the pool broke, a Ray task was lost): it wrote none
+                        store.write_failure(folder, f"{error}\n")
                     display.write(f"FAILED {item.spec.label}: {error} (see {folder}/error.txt)")
             fractions = {
                 item: store.state(_folder(runs_dir, profile, item.spec))[1]

@@ -312,6 +312,33 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert len(list(csv.DictReader((gail / "metrics.csv").open()))) == 4
 
 
+def test_runs_whose_worker_died_are_failed_with_the_cause(tmp_path, throughput, monkeypatch):
+    class BrokenPool:
+        """Every run's worker dies before it writes anything, as in a broken process pool."""
+
+        def __init__(self, workers):
+            pass
+
+        def submit(self, spec, *args):
+            return spec
+
+        def finished(self, handles):
+            return [(spec, "a worker process died (killed, or out of memory)") for spec in handles]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("benchmark.sweep._LocalPool", BrokenPool)
+    runs = tmp_path / "runs"
+    profile = load_profile("smoke").only(["cartpole"], ["bc", "gail"])
+    result = sweep(profile, "local", 2, runs, throughput_file=throughput, show_progress=False)
+    assert len(result.failed) == 2
+    for spec in result.failed:
+        folder = runs / "smoke" / spec.task / spec.algo / f"n{spec.n_traj}" / f"s{spec.seed}"
+        assert state(folder)[0] == "failed"
+        assert "worker process died" in (folder / "error.txt").read_text()
+
+
 def test_a_run_another_profile_did_with_the_same_config_is_copied_not_trained(tmp_path, throughput):
     first = load_profile("smoke").only(["cartpole"])
     runs = tmp_path / "runs"

@@ -38,7 +38,7 @@ from algorithms.gail import REWARD_FORMS, Discriminator, reward_from_logits, use
 from algorithms.policies import GaussianPolicy, Standardizer, make_policy
 from algorithms.ppo import PPOConfig, ValueNet
 from algorithms.ppo import update as ppo_update
-from algorithms.rollout import Sampler, derived_seed, env_spaces
+from algorithms.rollout import Sampler, TimedActor, derived_seed, env_spaces
 
 TRANSITION_FIELDS = ("obs", "actions", "next_obs", "terminal")
 REWARD_CENTRES = ("never", "fixed_length", "always")
@@ -193,7 +193,7 @@ class AdversarialPPO:
         tick = time.perf_counter()
         seed = derived_seed(self.seed, self.iteration)
         with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
-            actor = self.policy.actor(self.rng)
+            actor = TimedActor(self.policy.actor(self.rng))
             batch = envs.collect(actor, min_steps=self.cfg.pairs_per_iteration)
         sampled = time.perf_counter()
         learned = self.learned_reward(batch)
@@ -219,7 +219,8 @@ class AdversarialPPO:
             "charts/true_return": float(batch.episode_returns.mean()),
             "charts/episode_length": float(batch.lengths.mean()),
             "charts/learned_reward": float(learned.mean()),
-            "time/simulation_s": sampled - tick,
+            "time/simulation_s": sampled - tick - actor.seconds,
+            "time/inference_s": actor.seconds,
             "time/policy_s": stepped - sampled,
             "time/reward_fit_s": done - stepped,
         } | stats

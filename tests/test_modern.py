@@ -346,6 +346,8 @@ def test_time_to_expert_takes_a_learner_and_reports_cpu_seconds(tmp_path, monkey
     assert result["algo"] == "gail_ppo" and len(result["curve"]) == 2
     assert 0 < result["cpu_s_to_-100"] <= result["cpu_s"]
     assert result["env_steps_to_-100"] == result["curve"][0][0]
+    # The simulator's time without the policy's inference, as the shared loop splits it
+    assert set(result["time_split_s"]) >= {"simulation_s", "inference_s", "policy_s"}
     assert main(argv + ["--algo", "nonesuch"]) == 2
     assert "unknown algorithm 'nonesuch'" in capsys.readouterr().err
 

@@ -48,7 +48,8 @@ def make_config(task: Task, algo: str, n_traj: int, seed: int, profile: Profile,
 
 
 def setting_defaults(profile: Profile, algo: str, task: Task) -> dict:
-    """The defaults of the settings in `make_config`'s config, shaped as it (`config_changes`)."""
+    """The defaults of the settings in `make_config`'s config, shaped as it
+    (`store.config_changes`)."""
     return {"settings": asdict(type(profile.config(algo, task))())}
 
 
@@ -76,14 +77,14 @@ def run(
     folder = store.record_dir(runs_dir, profile.name, task.name, algo, n_traj, seed)
     dataset = load_dataset(task, datasets_dir or profile.datasets_dir)
     config = make_config(task, algo, n_traj, seed, profile, dataset)
-    changed = store.config_changes(folder, config, setting_defaults(profile, algo, task))
-    if changed and store.grows(folder, config, changed):
-        store.reopen_record(folder)
-    elif changed:
+    verdict, changed = store.compare_config(folder, config, setting_defaults(profile, algo, task))
+    if verdict == "other":
         raise UserInputError(
             f"{store.shown(folder)} was made with another config ({', '.join(changed)} differ); "
             "delete the folder to run it afresh"
         )
+    if verdict == "grows":
+        store.reopen_record(folder)
     if store.state(folder)[0] == "done":
         return store.read_json(folder / "eval.json")
     store.start_record(folder, config)

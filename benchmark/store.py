@@ -157,17 +157,27 @@ def config_changes(folder: Path, config: dict, defaults: dict | None = None) -> 
 GROWABLE = ("settings.loop.iterations", "settings.iterations")
 
 
-def grows(folder: Path, config: dict, changed: list[str]) -> bool:
-    """Whether `config`, which differs from the folder's run in `changed` (`config_changes`),
-    only gives it more loop iterations, and the run kept its checkpoint to train on from."""
-    if not changed or not set(changed) <= set(GROWABLE) or not checkpoint_path(folder).exists():
+def compare_config(
+    folder: Path, config: dict, defaults: dict | None = None
+) -> tuple[str, list[str]]:
+    """How the folder's run stands to `config`, with the keys that differ (`config_changes`):
+    "same" (no run yet, or this one), "grows" (`config` only gives it more loop iterations, and
+    its checkpoint is kept to train on from: `reopen_record`), or "other" (another run's)."""
+    changed = config_changes(folder, config, defaults)
+    if not changed:
+        return "same", changed
+    return ("grows" if _grows(folder, config, changed) else "other"), changed
+
+
+def _grows(folder: Path, config: dict, changed: list[str]) -> bool:
+    if not set(changed) <= set(GROWABLE) or not checkpoint_path(folder).exists():
         return False
     before = read_json(folder / "config.json")
     return all(_setting(config, key) > _setting(before, key) for key in changed)
 
 
 def share_trained(folder: Path, config: dict, changed: list[str]) -> float:
-    """Of a run that `grows`, the share of its new budget it has already trained."""
+    """Of a run that grows (`compare_config`), the share of its new budget it has trained."""
     before = read_json(folder / "config.json")
     return min(_setting(before, key) / _setting(config, key) for key in changed)
 
@@ -179,8 +189,9 @@ def _setting(tree: dict, dotted_key: str):
 
 
 def reopen_record(folder: Path) -> None:
-    """A finished run given more iterations (`grows`): its evaluation and final policy go (eval.json
-    first: the run is no longer done), its checkpoint and metrics stay to go on from."""
+    """A finished run given more iterations (`compare_config`): its evaluation and final policy
+    go (eval.json first: the run is no longer done), its checkpoint and metrics stay to go on
+    from."""
     (folder / "eval.json").unlink(missing_ok=True)
     (folder / "policy.pt").unlink(missing_ok=True)
 

@@ -98,7 +98,7 @@ def check_inputs(
 ) -> dict[RunSpec, float]:
     """Before any run starts: load every dataset the profile needs (each is verified), and
     refuse run folders made with another config (a profile edited since, another dataset),
-    except runs that the profile only gives more loop iterations (`store.grows`): returns
+    except runs that the profile only gives more loop iterations (`store.compare_config`): returns
     those, which train on from their checkpoints, with the share of their budget done."""
     datasets = {}
     for spec in profile.runs():
@@ -114,10 +114,11 @@ def check_inputs(
         task = TASKS[spec.task]
         config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
         folder = _folder(runs_dir, profile, spec)
-        changed = store.config_changes(folder, config, setting_defaults(profile, spec.algo, task))
-        if changed and store.grows(folder, config, changed):
+        defaults = setting_defaults(profile, spec.algo, task)
+        verdict, changed = store.compare_config(folder, config, defaults)
+        if verdict == "grows":
             growing[spec] = store.share_trained(folder, config, changed)
-        elif changed:
+        elif verdict == "other":
             stale[spec] = changed
     if stale:
         spec, changed = next(iter(stale.items()))

@@ -312,6 +312,24 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert len(list(csv.DictReader((gail / "metrics.csv").open()))) == 4
 
 
+def test_inputs_check_grows_runs_given_more_iterations_and_refuses_others(tmp_path):
+    from benchmark.run import run
+
+    profile = load_profile("smoke").only(["cartpole"], ["gail"])
+    [spec] = profile.runs()
+    runs = tmp_path / "runs"
+    run(TASKS[spec.task], spec.algo, spec.n_traj, spec.seed, profile, runs, show_progress=False)
+
+    def classic(iterations: int):
+        classic = profile.budgets["classic"] | {"iterations": iterations}
+        return replace(profile, budgets=profile.budgets | {"classic": classic})
+
+    assert check_inputs(profile, runs_dir=runs) == {}
+    assert check_inputs(classic(4), runs_dir=runs) == {spec: 0.75}
+    with pytest.raises(UserInputError, match="1 run folders .* another config .*iterations"):
+        check_inputs(classic(2), runs_dir=runs)
+
+
 def test_runs_whose_worker_died_are_failed_with_the_cause(tmp_path, throughput, monkeypatch):
     class BrokenPool:
         """Every run's worker dies before it writes anything, as in a broken process pool."""

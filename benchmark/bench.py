@@ -3,7 +3,6 @@
 import os
 import sys
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import mujoco
@@ -318,8 +317,8 @@ def rates_from_records(runs_dir) -> dict[str, dict[str, tuple[float, int]]]:
     from benchmark import store
 
     totals: dict[str, dict[str, list[float]]] = {}
-    for eval_path in sorted(Path(runs_dir).glob("*/*/*/n*/s*/eval.json")):
-        config, evaluation = store.read_record(eval_path.parent)
+    for folder in store.done_records(runs_dir):
+        config, evaluation = store.read_record(folder)
         # Records made before the registry name their learner by `algo` only.
         learner = LEARNERS.get(config.get("learner", config.get("algo", "")))
         if learner is None or learner.rate_group is None:

@@ -279,7 +279,11 @@ def records_for(profile: str) -> Path:
     return RUNS_DIR if (RUNS_DIR / profile).exists() else REFERENCE_DIR / "runs"
 
 
-def done_records(runs_dir: Path, profile: str) -> Iterator[Path]:
-    """The folders of the profile's done runs, in path order."""
-    for eval_path in sorted((Path(runs_dir) / profile).glob("*/*/n*/s*/eval.json")):
+def done_records(runs_dir: Path, profile: str | None = None) -> Iterator[Path]:
+    """The folders of the profile's done runs (without a profile: every profile's), in path
+    order."""
+    done = "*/*/n*/s*/eval.json"
+    runs_dir = Path(runs_dir)
+    found = (runs_dir / profile).glob(done) if profile else runs_dir.glob(f"*/{done}")
+    for eval_path in sorted(found):
         yield eval_path.parent

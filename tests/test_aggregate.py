@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from algorithms.errors import UserInputError
+from benchmark import store
 from benchmark.__main__ import main
 from benchmark.records import load_reference, load_runs
 from benchmark.report import build_tables, cost_table
@@ -125,6 +126,14 @@ def test_runs_are_read_from_finished_records_only(records):
     assert sorted(cartpole_gail.seed) == [0, 1, 2]
     assert list(runs.task.unique()) == ["cartpole", "reacher", "hopper"]  # registry order
     assert runs.loc[0, "normalized_return"] == pytest.approx((60 - 20) / 480)
+
+
+def test_done_records_of_one_profile_or_of_every_profile(records):
+    write_run(records, "hopper", "airl", 4, 0, [3500.0], profile="other")
+    mine = list(store.done_records(records, PROFILE))
+    assert len(mine) == 10 and all(folder.parts[-5] == PROFILE for folder in mine)
+    every = list(store.done_records(records))
+    assert every == sorted([*mine, records / "other" / "hopper" / "airl" / "n4" / "s0"])
 
 
 def test_comparison_pools_seeds_and_normalises(records):

@@ -159,6 +159,12 @@ def write_dataset(
     return card
 
 
+def normalize(value, expert_score, random_score):
+    """(R - R_random) / (R_expert - R_random): expert 1, random 0 (Figure 1's scale); `value`
+    may be an array or a pandas column."""
+    return (value - random_score) / (expert_score - random_score)
+
+
 @dataclass(frozen=True)
 class ExpertDataset:
     task: Task
@@ -178,8 +184,7 @@ class ExpertDataset:
         return self.card["random"]["mean_return"]
 
     def normalize(self, mean_return: float) -> float:
-        """(R - R_random) / (R_expert - R_random): expert 1, random 0 (Figure 1's scale)."""
-        return (mean_return - self.random_score) / (self.expert_score - self.random_score)
+        return normalize(mean_return, self.expert_score, self.random_score)
 
     def expert_path(self) -> Path:
         """The committed expert policy the dataset was sampled from, checked by its digest: an

@@ -10,8 +10,9 @@ gives it; the order is the registry's, then any other algorithm in order of firs
 table order (task, then dataset size).
 
 Normalisation. normalised = (R - R_random) / (R_expert - R_random), expert = 1, random = 0 (the
-paper's Figure 1), with the expert and random scores in each run's `config.json` (expert: mean
-return of the expert dataset; random: 50 uniformly random episodes).
+paper's Figure 1; `benchmark.datasets.normalize`, which runs use too), with the expert and random
+scores in each run's `config.json` (expert: mean return of the expert dataset; random: 50
+uniformly random episodes).
 
 The paper's numbers (`reference_results.tsv` beside this file, copied from
 ../shared/paper/reference_results.tsv). They give the paper's expert score per task but not its
@@ -26,6 +27,7 @@ import pandas as pd
 from algorithms.errors import UserInputError
 from algorithms.registry import LEARNERS
 from benchmark import store
+from benchmark.datasets import normalize
 from benchmark.tasks import TASKS
 
 RUNS_DIR = store.RUNS_DIR
@@ -40,11 +42,6 @@ CURVE_COLUMNS = [
     "wall_s",
     "normalized_return",
 ]
-
-
-def normalize(value, expert_score, random_score):
-    """(R - R_random) / (R_expert - R_random): expert 1, random 0."""
-    return (value - random_score) / (expert_score - random_score)
 
 
 def load_runs(profile: str, runs_dir: Path = RUNS_DIR) -> pd.DataFrame:

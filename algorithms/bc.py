@@ -38,6 +38,18 @@ def validation_score(policy: Policy, obs: torch.Tensor, actions: torch.Tensor) -
         return -((mean - actions) ** 2).sum(1).mean().item()
 
 
+def nll_step(
+    policy: Policy, optimizer: torch.optim.Optimizer, obs: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """One optimiser step on the negative log-likelihood of `actions`; returns that loss."""
+    params = policy.dist_params(obs)
+    loss = -policy.log_prob(params, actions).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 class BCTrainer:
     """BC in units of one validation each (after steps 0, k, 2k, ... and the last step), so that
     it checkpoints and resumes like the other learners."""
@@ -73,11 +85,7 @@ class BCTrainer:
         last = self.validations[self.iteration]
         for _ in range(first, last + 1):
             batch = self.rng.choice(self.train_idx, self.cfg.batch_size)
-            params = self.policy.dist_params(self.obs[batch])
-            loss = -self.policy.log_prob(params, self.actions[batch]).mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            loss = nll_step(self.policy, self.optimizer, self.obs[batch], self.actions[batch])
         score = validation_score(
             self.policy, self.obs[self.valid_idx], self.actions[self.valid_idx]
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from algorithms.bc import BCConfig, BCTrainer
+from algorithms.bc import BCConfig, BCTrainer, nll_step
 from algorithms.data import Pairs
 from algorithms.policies import Policy
 from algorithms.rollout import Sampler, derived_seed
@@ -125,11 +125,7 @@ class DAggerTrainer:
         obs, actions = torch.as_tensor(self.obs), torch.as_tensor(self.actions)
         for _ in range(self.cfg.steps_per_round):
             rows = torch.as_tensor(self.rng.integers(0, len(obs), self.cfg.bc.batch_size))
-            params = self.policy.dist_params(obs[rows])
-            loss = -self.policy.log_prob(params, actions[rows]).mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            loss = nll_step(self.policy, self.optimizer, obs[rows], actions[rows])
         return loss.item()
 
     def state_dict(self) -> dict:

@@ -65,12 +65,14 @@ class GAILConfig:
 
 
 class Discriminator(torch.nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, n_actions: int | None):
+    def __init__(self, obs_dim: int, action_space):
         super().__init__()
-        self.n_actions = n_actions
-        in_dim = obs_dim if n_actions else obs_dim + act_dim
+        # A discrete action picks one of the net's outputs (one per action); a continuous one
+        # is an input beside the observation.
+        self.n_actions = int(action_space.n) if hasattr(action_space, "n") else None
+        in_dim = obs_dim if self.n_actions else obs_dim + int(np.prod(action_space.shape))
         self.input_norm = Standardizer(in_dim)
-        self.net = mlp(in_dim, n_actions or 1)
+        self.net = mlp(in_dim, self.n_actions or 1)
 
     def logits(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """log D / (1 - D) per pair."""
@@ -94,10 +96,7 @@ class GAILReward:
         seed: int,
         cfg: GAILConfig = GAILConfig(),
     ):
-        obs_dim = expert.obs.shape[1]
-        n_actions = int(action_space.n) if hasattr(action_space, "n") else None
-        act_dim = 1 if n_actions else int(np.prod(action_space.shape))
-        self.discriminator = Discriminator(obs_dim, act_dim, n_actions)
+        self.discriminator = Discriminator(expert.obs.shape[1], action_space)
         if cfg.input_standardizer == "expert":
             self.discriminator.update_standardizer(expert.obs, expert.actions)
         self.optimizer = torch.optim.Adam(self.discriminator.net.parameters(), lr=cfg.lr)

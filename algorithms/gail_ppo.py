@@ -113,9 +113,7 @@ class GAILDiscriminator(torch.nn.Module):
 
     def __init__(self, expert: Pairs, action_space, ends_on_success: bool, cfg: GAILPPOConfig):
         super().__init__()
-        n_actions = int(action_space.n) if hasattr(action_space, "n") else None
-        act_dim = 1 if n_actions else int(np.prod(action_space.shape))
-        self.inner = Discriminator(expert.obs.shape[1], act_dim, n_actions)
+        self.inner = Discriminator(expert.obs.shape[1], action_space)
         self.inner.update_standardizer(expert.obs, expert.actions)
         self.log_d = uses_log_d(cfg.reward, ends_on_success)
 

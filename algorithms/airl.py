@@ -46,9 +46,9 @@ from dataclasses import dataclass
 import torch
 
 from algorithms.data import Pairs, Trajectories
-from algorithms.errors import UserInputError
+from algorithms.errors import UserInputError, check_choice
 from algorithms.gail import reward_from_logits, uses_log_d
-from algorithms.gail_ppo import AdversarialPPO, centres_reward
+from algorithms.gail_ppo import REWARD_CENTRES, AdversarialPPO
 from algorithms.policies import Standardizer, mlp
 from algorithms.ppo import PPOConfig
 
@@ -93,11 +93,8 @@ class AIRLConfig:
     ppo: PPOConfig = PPOConfig()
 
     def __post_init__(self):
-        if self.reward not in AIRL_REWARD_FORMS:
-            raise UserInputError(
-                f"reward = {self.reward!r}; expected one of {', '.join(AIRL_REWARD_FORMS)}"
-            )
-        centres_reward(self.reward_center, False)
+        check_choice("reward", self.reward, AIRL_REWARD_FORMS)
+        check_choice("reward_center", self.reward_center, REWARD_CENTRES)
 
 
 class AIRLDiscriminator(torch.nn.Module):

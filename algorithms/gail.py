@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from algorithms.data import Pairs, Trajectories
-from algorithms.errors import UserInputError
+from algorithms.errors import check_choice
 from algorithms.imitation import STANDARDIZER_STARTS, LoopConfig
 from algorithms.policies import Standardizer, mlp
 
@@ -53,15 +53,8 @@ class GAILConfig:
     loop: LoopConfig = LoopConfig()
 
     def __post_init__(self):
-        if self.reward not in REWARD_FORMS:
-            raise UserInputError(
-                f"reward = {self.reward!r}; expected one of {', '.join(REWARD_FORMS)}"
-            )
-        if self.input_standardizer not in STANDARDIZER_STARTS:
-            raise UserInputError(
-                f"input_standardizer = {self.input_standardizer!r}; expected one of "
-                f"{', '.join(STANDARDIZER_STARTS)}"
-            )
+        check_choice("reward", self.reward, REWARD_FORMS)
+        check_choice("input_standardizer", self.input_standardizer, STANDARDIZER_STARTS)
 
 
 class Discriminator(torch.nn.Module):

@@ -33,7 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from algorithms.data import Pairs, Trajectories
-from algorithms.errors import UserInputError
+from algorithms.errors import check_choice
 from algorithms.gail import REWARD_FORMS, Discriminator, reward_from_logits, uses_log_d
 from algorithms.policies import GaussianPolicy, Standardizer, make_policy
 from algorithms.ppo import PPOConfig, ValueNet
@@ -45,11 +45,8 @@ REWARD_CENTRES = ("never", "fixed_length", "always")
 
 
 def centres_reward(setting: str, fixed_length: bool) -> bool:
-    """Whether the loop subtracts the learned reward's running mean (`reward_center`)."""
-    if setting not in REWARD_CENTRES:
-        raise UserInputError(
-            f"reward_center = {setting!r}; expected one of {', '.join(REWARD_CENTRES)}"
-        )
+    """Whether the loop subtracts the learned reward's running mean (`reward_center`, one of
+    REWARD_CENTRES: the config checks it)."""
     return setting == "always" or (setting == "fixed_length" and fixed_length)
 
 
@@ -100,11 +97,8 @@ class GAILPPOConfig:
     ppo: PPOConfig = PPOConfig()
 
     def __post_init__(self):
-        if self.reward not in REWARD_FORMS:
-            raise UserInputError(
-                f"reward = {self.reward!r}; expected one of {', '.join(REWARD_FORMS)}"
-            )
-        centres_reward(self.reward_center, False)
+        check_choice("reward", self.reward, REWARD_FORMS)
+        check_choice("reward_center", self.reward_center, REWARD_CENTRES)
 
 
 class GAILDiscriminator(torch.nn.Module):

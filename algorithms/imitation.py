@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from algorithms.data import Pairs, Trajectories
-from algorithms.errors import UserInputError
+from algorithms.errors import check_choice
 from algorithms.policies import GaussianPolicy, Policy, make_policy
 from algorithms.rollout import Sampler, TimedActor, derived_seed, env_spaces
 from algorithms.trpo import TRPOConfig, ValueFunction, fit_value, improve_policy
@@ -50,14 +50,8 @@ class LoopConfig:
     trpo: TRPOConfig = TRPOConfig()
 
     def __post_init__(self):
-        for name, allowed in (
-            ("reward_actions", REWARD_ACTIONS),
-            ("value_standardizer", STANDARDIZER_STARTS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise UserInputError(
-                    f"{name} = {getattr(self, name)!r}; expected one of {', '.join(allowed)}"
-                )
+        check_choice("reward_actions", self.reward_actions, REWARD_ACTIONS)
+        check_choice("value_standardizer", self.value_standardizer, STANDARDIZER_STARTS)
 
 
 class RewardModel(Protocol):

@@ -159,7 +159,7 @@ LEARNERS: dict[str, Learner] = {
             bc.BCConfig,
             _bc,
             BC_BUDGET,
-            workload=lambda c: Workload(supervised_steps=c.steps),
+            workload=_bc_workload,
         ),
         Learner("fem", "FEM", fem.FEMConfig, reward_learner(fem.FEMReward), LOOP_BUDGET),
         Learner("gtal", "GTAL", gtal.GTALConfig, reward_learner(gtal.GTALReward), LOOP_BUDGET),

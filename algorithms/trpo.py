@@ -309,16 +309,3 @@ def fit_value(
     """Step 7: the value function fitted to the batch's discounted returns under `rewards`."""
     returns = discounted_cumsum(rewards, trajectories.lengths, cfg.gamma)
     return value_fn.fit(trajectories.obs, trajectories.timesteps, returns, cfg, rng)
-
-
-def update(
-    policy: Policy,
-    value_fn: ValueFunction,
-    trajectories: Trajectories,
-    rewards: np.ndarray,
-    cfg: TRPOConfig,
-    rng: np.random.Generator,
-) -> dict[str, float]:
-    """One TRPO iteration on a fixed reward (expert training): policy, then value function."""
-    stats = improve_policy(policy, value_fn, trajectories, rewards, cfg, rng)
-    return stats | fit_value(value_fn, trajectories, rewards, cfg, rng)

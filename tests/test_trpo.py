@@ -9,10 +9,11 @@ from algorithms.trpo import (
     ValueFunction,
     conjugate_gradient,
     discounted_cumsum,
+    fit_value,
     gae,
     hessian_vector_product,
+    improve_policy,
     policy_step,
-    update,
 )
 
 
@@ -156,7 +157,9 @@ def test_trpo_learns_cartpole():
         vf = ValueFunction(4, time_limit=500)
         for _ in range(40):
             batch = sampler.collect(policy.actor(rng), min_steps=5_000)
-            update(policy, vf, batch, batch.rewards, cfg, rng)
+            # One iteration of the shared loop on the task's own reward: policy, then values
+            improve_policy(policy, vf, batch, batch.rewards, cfg, rng)
+            fit_value(vf, batch, batch.rewards, cfg, rng)
             if batch.episode_returns.mean() >= 490:
                 break
         final = sampler.collect(policy.actor(None), min_episodes=20)

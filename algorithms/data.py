@@ -68,11 +68,6 @@ class Trajectories:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
 
     @property
-    def episode_index(self) -> np.ndarray:
-        """(N,) which episode each row belongs to."""
-        return np.repeat(np.arange(self.num_episodes), self.lengths)
-
-    @property
     def timesteps(self) -> np.ndarray:
         """(N,) the step of each row within its episode, from 0."""
         return np.arange(self.num_steps) - np.repeat(self.starts, self.lengths)
@@ -97,21 +92,6 @@ class Trajectories:
     @property
     def episode_returns(self) -> np.ndarray:
         return np.add.reduceat(self.rewards, self.starts) if self.num_episodes else np.zeros(0)
-
-    def select(self, episodes) -> "Trajectories":
-        """The given episodes (indices or a boolean mask), in that order."""
-        episodes = np.arange(self.num_episodes)[episodes]
-        starts, lengths = self.starts[episodes], self.lengths[episodes]
-        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        rows = np.repeat(starts, lengths) + within
-        return Trajectories(
-            obs=self.obs[rows],
-            actions=self.actions[rows],
-            rewards=self.rewards[rows],
-            lengths=self.lengths[episodes],
-            terminated=self.terminated[episodes],
-            final_obs=self.final_obs[episodes],
-        )
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,7 @@ def test_derived_indices():
     t = make()
     np.testing.assert_array_equal(t.starts, [0, 3])
     np.testing.assert_array_equal(t.timesteps, [0, 1, 2, 0, 1])
-    np.testing.assert_array_equal(t.episode_index, [0, 0, 0, 1, 1])
     np.testing.assert_array_equal(t.episode_returns, [0 + 1 + 2, 3 + 4])
-
-
-def test_select_keeps_episodes_whole_and_in_the_given_order():
-    t = make((3, 2, 4)).select([2, 0])
-    np.testing.assert_array_equal(t.lengths, [4, 3])
-    np.testing.assert_array_equal(t.actions, [5, 6, 7, 8, 0, 1, 2])
-    np.testing.assert_array_equal(t.terminated, [False, True])
 
 
 @pytest.mark.parametrize(

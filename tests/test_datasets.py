@@ -136,11 +136,12 @@ def test_dataset_of_another_task_is_refused(made, tmp_path):
 def test_too_few_trajectories_are_refused_even_with_a_matching_hash(made, tmp_path):
     datasets = copy_of(made, tmp_path)
     dataset = load_dataset(CARTPOLE, datasets)
-    short = dataset.trajectories.select(np.arange(3))
-    np.savez_compressed(
-        datasets / "cartpole" / "trajectories.npz", **{n: getattr(short, n) for n in ARRAYS}
-    )
-    card = dataset.card | {"sha256": content_sha256({n: getattr(short, n) for n in ARRAYS})}
+    whole = dataset.trajectories
+    rows = whole.lengths[:3].sum()  # the first three episodes: their rows, and their own entries
+    per_row = ("obs", "actions", "rewards")
+    short = {n: getattr(whole, n)[: rows if n in per_row else 3] for n in ARRAYS}
+    np.savez_compressed(datasets / "cartpole" / "trajectories.npz", **short)
+    card = dataset.card | {"sha256": content_sha256(short)}
     (datasets / "cartpole" / "card.json").write_text(json.dumps(card))
     with pytest.raises(UserInputError, match="CartPole-v1 needs 10 of 4"):
         load_dataset(CARTPOLE, datasets)

@@ -368,12 +368,9 @@ def _expert_train(args) -> None:
 
 
 def _expert_evaluate(args) -> None:
-
     from benchmark.experts import evaluate, load_expert
     from benchmark.tasks import get_task
 
-    if args.episodes < 1:
-        raise UserInputError(f"--episodes must be at least 1, got {args.episodes}")
     task = get_task(args.task)
     policy = load_expert(task, args.experts)
     result = evaluate(policy, task, args.episodes, args.seed, args.deterministic)

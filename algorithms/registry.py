@@ -34,6 +34,8 @@ class EnvSpec(Protocol):
     env_id: str
     time_limit: int
     ends_on_success: bool
+    fixed_length: bool
+    """No episode ends before the time limit (GAIL (PPO) and AIRL's `reward_center`)."""
 
 
 @dataclass(frozen=True)

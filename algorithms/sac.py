@@ -157,7 +157,8 @@ class ReplayBuffer:
 
 
 class SAC:
-    """Agent state and one gradient update; `train` below drives it against an environment."""
+    """Agent state and one gradient update; `SACTrainer` below drives it against an
+    environment (`run_episode`)."""
 
     def __init__(self, obs_dim: int, action_space: gym.spaces.Box, cfg: SACConfig, seed: int):
         torch.manual_seed(seed)

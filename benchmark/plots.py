@@ -5,10 +5,11 @@
   interval over seeds (none with one seed); hollow markers of the same colour: the paper's values
   (normalised with its expert score and our random score, see `benchmark.statistics`).
 - `learning_curves_env_steps` / `learning_curves_wall_clock`: normalised return of the sampled
-  (stochastic) policy at each iteration of FEM, GTAL and GAIL, against environment steps and
-  against training wall-clock seconds; mean over seeds per iteration; colour = algorithm, line
-  style = dataset size. BC takes no environment steps and logs no returns while training: its
-  final (evaluated) normalised return is a thin horizontal line.
+  policy (DAgger's: its rounds' mixture with the expert) at each iteration of every learner but
+  BC, against environment steps and against training wall-clock seconds; mean over seeds per
+  iteration; colour = algorithm, line style = dataset size. BC takes no environment steps and
+  logs no returns while training: its final (evaluated) normalised return is a thin horizontal
+  line.
 
 Any subset of tasks, algorithms and dataset sizes works; panels follow the task registry's order,
 algorithms and their labels `benchmark.records.algorithm_labels`. Files are written through

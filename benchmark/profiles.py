@@ -58,8 +58,10 @@ class RunSpec:
 @dataclass(frozen=True)
 class Budget:
     iterations: int
-    """Outer iterations of FEM, GTAL and GAIL."""
+    """Outer iterations of FEM, GTAL and GAIL, and the rounds of GAIL (PPO) and AIRL (each
+    learner's `budget` in the registry says which of its settings a budget entry sets)."""
     pairs_per_iteration: int
+    """Pairs sampled per iteration of those, and per DAgger round."""
     bc_steps: int
     bc_validate_every: int
 

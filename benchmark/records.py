@@ -195,7 +195,7 @@ def load_metrics(folder: Path) -> pd.DataFrame:
 
 
 def load_curves(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per-iteration rows of the finished FEM/GTAL/GAIL runs (BC logs no returns): task,
+    """Per-iteration rows of the finished runs of every learner but BC (it logs no returns): task,
     algorithm, n_traj, seed, iteration, env_steps, wall_s, normalized_return (from
     charts/true_return and the run's expert and random scores). The metrics.csv of each run is
     read from the folder the runs frame names."""

@@ -22,7 +22,8 @@ class Task:
     subsample_every: int
     """Each expert trajectory keeps every k-th state-action pair, from a random offset in [0, k)."""
     iterations: int
-    """Outer-loop iterations of FEM, GTAL and GAIL (one TRPO step each)."""
+    """Outer-loop iterations of FEM, GTAL and GAIL (one TRPO step each); GAIL (PPO) and AIRL
+    take it as their rounds where a profile's budget does not set it."""
     pairs_per_iteration: int
     """State-action pairs sampled per iteration (whole trajectories, at least this many)."""
     bc_steps: int

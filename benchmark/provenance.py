@@ -5,6 +5,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+import torch
+
 PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "envpool")
 CODE_PATHS = ("algorithms", "benchmark", "pyproject.toml", "Makefile")
 
@@ -34,6 +36,20 @@ def code_version() -> str:
 
 
 def versions() -> dict[str, str]:
-    return {"python": platform.python_version()} | {
-        name: importlib.metadata.version(name) for name in PACKAGES
-    }
+    return (
+        {"python": platform.python_version()}
+        | {name: importlib.metadata.version(name) for name in PACKAGES}
+        | {"cpu": cpu()}
+    )
+
+
+def cpu() -> str:
+    """The processor and the vector instructions torch's kernels use on it, e.g. 'AMD EPYC
+    (AVX2)'. The same code, packages and seed gave a different CartPole GAIL record on another
+    machine (docs/performance.md): a record is bit for bit repeatable only on the same kind."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        model = names[0].split(":", 1)[1].strip() if names else model
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"

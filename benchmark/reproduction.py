@@ -5,9 +5,12 @@ A cell agrees with the reference when the two normalised returns (means over the
 are within `TOLERANCE`. Why 0.25: on the same machine the same seed gives the same record, so a
 difference there is a bug (the verdict is then "identical" or "differs"); on another machine the
 floating-point sums of other CPU kernels make a run another draw of the same method, and draws
-differ by the method's seed spread. Measured on the reference's standard profile (`python -m
-benchmark analyse seed_spread`): the standard deviation over 3 seeds of a classic-control cell
-has median 0.008, 90th percentile 0.05 and maximum 0.125 (normalised); twice the largest is 0.25.
+differ by the method's seed spread (measured: the quick profile's CartPole GAIL with 10
+trajectories, same commit, packages and dataset, 1.00 on the reference's machine, 0.88 on
+another; records name their CPU in `versions.cpu`). Measured on the reference's standard
+profile (`python -m benchmark analyse seed_spread`): the standard deviation over 3 seeds of a
+classic-control cell has median 0.008, 90th percentile 0.05 and maximum 0.125 (normalised);
+twice the largest is 0.25.
 MuJoCo cells have one seed and may spread more (Hopper's GAIL at the quick budget ended at 1.007
 on one thread and 0.695 on two): a "differs" there is a flag to look at, not a verdict on the
 suite.

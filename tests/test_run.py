@@ -36,6 +36,7 @@ def test_a_run_writes_its_record_and_is_not_redone(tmp_path, algo):
     config = json.loads((folder / "config.json").read_text())
     assert config["dataset_sha256"] and config["code_version"] and config["seed"] == 1
     assert config["expert_pairs"] > 0 and config["profile"] == "tiny"
+    assert config["versions"]["cpu"].endswith(")")  # e.g. "AMD EPYC (AVX2)"
     rows = list(csv.DictReader((folder / "metrics.csv").open()))
     assert len(rows) == (4 if algo == "bc" else 2)  # BC: validations at 0, 10, 20, 29
     evaluation = json.loads((folder / "eval.json").read_text())

@@ -269,10 +269,12 @@ def _add_bench_commands(commands) -> None:
     speed.add_argument(
         "--from-records",
         type=Path,
+        nargs="+",
         metavar="RUNS",
         help="add each task's rates from the finished runs under RUNS (their CPU seconds over "
         "their env steps): FEM, GTAL and GAIL pooled, GAIL (PPO) and AIRL each; the plan uses "
-        "them for those learners",
+        "them for those learners. With several folders a task's rates come from the first that "
+        "holds finished runs of it: name the records made as the plan's runs will be first",
     )
     speed.set_defaults(func=_bench_throughput)
 
@@ -594,14 +596,16 @@ def _bench_throughput(args) -> None:
         store.write_json(out, data)
 
 
-def _rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
+def _rates_from_records(data: dict, runs_dirs: list[Path], out: Path) -> None:
     from benchmark.bench import rates_from_records
 
-    measured = rates_from_records(runs_dir)
+    measured = {}
+    for runs_dir in reversed(runs_dirs):  # the first folder holding a task's runs wins
+        measured |= rates_from_records(runs_dir)
     if not measured:
         raise UserInputError(
-            f"no finished FEM, GTAL, GAIL, GAIL (PPO) or AIRL runs under {runs_dir}; name a "
-            "records folder (e.g. results/reference/runs)"
+            f"no finished FEM, GTAL, GAIL, GAIL (PPO) or AIRL runs under "
+            f"{', '.join(map(str, runs_dirs))}; name a records folder (e.g. results/reference/runs)"
         )
     missing = sorted(set(measured) - set(data["tasks"]))
     if missing:
@@ -620,7 +624,9 @@ def _rates_from_records(data: dict, runs_dir: Path, out: Path) -> None:
             }
             data["tasks"][task].update(figures)
             print(json.dumps({"task": task} | figures))
-    data["loop_rates"] = f"python -m benchmark bench throughput --from-records {runs_dir}"
+    data["loop_rates"] = "python -m benchmark bench throughput --from-records " + " ".join(
+        map(str, runs_dirs)
+    )
     store.write_json(out, data)
 
 

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -256,6 +257,18 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
             "records_loop_runs": {"cartpole": 3, "hopper": 1}[task],
         }
     assert measured["walker"] == RATES
+    # With several folders a task's rates come from the first that holds its runs.
+    newer = tmp_path / "newer"
+    shutil.copytree(runs / "smoke/hopper", newer / "smoke/hopper")
+    (hopper_eval,) = newer.glob("smoke/hopper/[fg]*/n*/s*/eval.json")
+    slower = json.loads(hopper_eval.read_text())
+    hopper_eval.write_text(json.dumps(slower | {"cpu_s": 2 * slower["cpu_s"]}))
+    main(["bench", "throughput", "--from-records", str(newer), str(runs), "--out", str(rates)])
+    both = json.loads(rates.read_text())["tasks"]
+    assert both["hopper"]["records_loop_s_per_step"] == pytest.approx(
+        2 * measured["hopper"]["records_loop_s_per_step"], rel=1e-3
+    )
+    assert both["cartpole"] == measured["cartpole"]
     # The plan takes it for the loop learners: GAIL's estimate moves by exactly the difference.
     cartpole_gail = RunSpec("cartpole", "gail", 1, 0)
     before = {p.spec: p for p in plan(profile, throughput)}

@@ -71,6 +71,18 @@ def test_batch_returns(capsys):
         rf"walker/fem/n18/s0: at 200: {NUMBER}, at 300: {NUMBER}, from 40 on: {NUMBER} to {NUMBER}",
         lines[0],
     )
+    late = [
+        "analyse",
+        "batch_returns",
+        "walker/fem/n18",
+        "--at",
+        "200",
+        "9999",
+        "--runs",
+        REFERENCE,
+    ]
+    assert main(late) == 2
+    assert "--at 9999 is outside them" in capsys.readouterr().err
 
 
 def test_discriminator(capsys):

@@ -5,6 +5,7 @@ return on the record's scale: expert 1, random 0) and prints its value at the it
 for and, with --span-from, its lowest and highest value from that iteration on.
 """
 
+from algorithms.errors import UserInputError
 from benchmark.analyses import _common
 
 
@@ -24,6 +25,12 @@ def main(argv: list[str] | None = None) -> None:
         task, algo, n_traj, seed = _common.parse_run(text)
         folder = _common.done_record(args, task, algo, n_traj, seed)
         curve = _common.metrics(folder)["charts/normalized_return"]
+        outside = [str(i) for i in args.at if i not in curve.index]
+        if outside:
+            raise UserInputError(
+                f"{task}/{algo}/n{n_traj}/s{seed} recorded iterations {curve.index.min()} to "
+                f"{curve.index.max()}; --at {' '.join(outside)} is outside them"
+            )
         parts = [f"at {i}: {curve.loc[i]:.2f}" for i in args.at]
         if args.span_from is not None:
             tail = curve.loc[args.span_from :]

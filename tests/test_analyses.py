@@ -354,3 +354,13 @@ def test_ppo_budget(capsys):
         line,
     )
     assert found and int(found[1].replace(",", "")) >= 2 * 4_096
+
+
+def test_time_split(capsys):
+    (line,) = analyse(capsys, "time_split", "hopper/gail/n4/s0", "--runs", REFERENCE)
+    evaluation = recorded("hopper/gail/n4/s0")
+    cpu = float(re.search(rf"CPU ({NUMBER})", line)[1])
+    assert cpu == pytest.approx(evaluation["cpu_s"] / evaluation["env_steps"] * 1e6, abs=0.05)
+    assert re.search(rf"wall-clock simulation {NUMBER}, inference {NUMBER}, policy", line)
+    (offline,) = analyse(capsys, "time_split", "hopper/bc/n4/s0", "--runs", REFERENCE)
+    assert offline.endswith("no env steps (BC learns offline)")

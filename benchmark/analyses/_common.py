@@ -1,6 +1,7 @@
 """What several analyses share: finding a done run's record, its policy and its metrics."""
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,19 @@ def add_record_options(parser: argparse.ArgumentParser, profile: str = "standard
         help="records folder (default: results/runs where it holds the profile's runs, else the "
         "suite's reference records in results/reference/runs)",
     )
+
+
+def add_runs_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "run_names", metavar="run", nargs="+", help=f"runs as task/algo/nN[/sS], e.g. {example}"
+    )
+
+
+def named_records(args) -> Iterator[tuple[str, str, int, int, Path]]:
+    """Each run named on the command line: task, algo, n_traj, seed and its done record."""
+    for text in args.run_names:
+        task, algo, n_traj, seed = parse_run(text)
+        yield task, algo, n_traj, seed, done_record(args, task, algo, n_traj, seed)
 
 
 def add_dataset_option(parser: argparse.ArgumentParser) -> None:

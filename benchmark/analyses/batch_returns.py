@@ -11,19 +11,12 @@ from benchmark.analyses import _common
 
 def main(argv: list[str] | None = None) -> None:
     parser = _common.parser("batch_returns", __doc__)
-    parser.add_argument(
-        "run_names",
-        metavar="run",
-        nargs="+",
-        help="runs as task/algo/nN[/sS], e.g. walker/fem/n18 walker/gtal/n11",
-    )
+    _common.add_runs_argument(parser, "walker/fem/n18 walker/gtal/n11")
     parser.add_argument("--at", type=int, nargs="*", default=[], help="iterations to print")
     parser.add_argument("--span-from", type=int, help="also print min and max from this iteration")
     _common.add_record_options(parser)
     args = parser.parse_args(argv)
-    for text in args.run_names:
-        task, algo, n_traj, seed = _common.parse_run(text)
-        folder = _common.done_record(args, task, algo, n_traj, seed)
+    for task, algo, n_traj, seed, folder in _common.named_records(args):
         curve = _common.metrics(folder)["charts/normalized_return"]
         outside = [str(i) for i in args.at if i not in curve.index]
         if outside:

@@ -12,14 +12,10 @@ from benchmark.analyses import _common
 
 def main(argv: list[str] | None = None) -> None:
     parser = _common.parser("eval_returns", __doc__)
-    parser.add_argument(
-        "run_names", metavar="run", nargs="+", help="runs as task/algo/nN[/sS], e.g. ant/bc/n25"
-    )
+    _common.add_runs_argument(parser, "ant/bc/n25")
     _common.add_record_options(parser)
     args = parser.parse_args(argv)
-    for text in args.run_names:
-        task, algo, n_traj, seed = _common.parse_run(text)
-        folder = _common.done_record(args, task, algo, n_traj, seed)
+    for task, algo, n_traj, seed, folder in _common.named_records(args):
         _, evaluation = store.read_record(folder)
         returns = np.asarray(evaluation["returns"], dtype=float)
         normalized = _common.normalize(folder, float(returns.mean()))

@@ -44,9 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=50)
     _common.add_record_options(parser)
     args = parser.parse_args(argv)
-    for text in args.run_names:
-        name, algo, n_traj, seed = _common.parse_run(text)
-        folder = _common.done_record(args, name, algo, n_traj, seed)
+    for name, algo, n_traj, seed, folder in _common.named_records(args):
         task = get_task(name)
         policy = _common.load_policy(folder, task)
         constant = (policy.obs_norm.sum_sq_dev == 0).numpy()

@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=EVAL_EPISODES)
     _common.add_record_options(parser)
     args = parser.parse_args(argv)
-    for text in args.run_names:
-        name, algo, n_traj, seed = _common.parse_run(text)
-        folder = _common.done_record(args, name, algo, n_traj, seed)
+    for name, algo, n_traj, seed, folder in _common.named_records(args):
         task, (_, recorded) = get_task(name), store.read_record(folder)
         policy = _common.load_policy(folder, task)
         modes = (True, False) if args.stochastic else (True,)

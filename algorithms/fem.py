@@ -40,6 +40,15 @@ class Features:
         else:
             self.dim = 2 * obs_dim + 2 * expert.actions.shape[1] + 1
 
+    def names(self) -> list[str]:
+        """Each coordinate of phi in the order `__call__` lays them out, for reading a cost."""
+        obs = [f"obs[{i}]" for i in range(len(self.obs_mean))]
+        if self.n_actions:
+            block = obs + [f"(0.01 {o})^2" for o in obs]
+            return [f"{b} if action {a}" for a in range(self.n_actions) for b in block] + ["1"]
+        act = [f"act[{i}]" for i in range(len(self.act_mean))]
+        return obs + act + [f"(0.01 {x})^2" for x in obs + act] + ["1"]
+
     def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         s = (obs - self.obs_mean) / self.obs_std
         ones = np.ones((len(obs), 1))

@@ -33,10 +33,10 @@ class GTALReward(ShiftedLinearReward):
     ):
         self.features = Features(expert, action_space)
         super().__init__(2 * self.features.dim, ends_on_success)
-        self.expert_mean = self._psi(expert.obs, expert.actions).mean(0)
+        self.expert_mean = self.psi(expert.obs, expert.actions).mean(0)
         self._choose(np.random.default_rng(seed).integers(self.dim))
 
-    def _psi(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    def psi(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         phi = self.features(obs, actions)
         return np.concatenate([phi, -phi], 1)
 
@@ -45,10 +45,10 @@ class GTALReward(ShiftedLinearReward):
         self.weights = np.eye(self.dim)[j]
 
     def reward(self, batch: Trajectories) -> np.ndarray:
-        return self.shifted(self._psi(batch.obs, batch.actions))
+        return self.shifted(self.psi(batch.obs, batch.actions))
 
     def fit(self, batch: Trajectories, expert: Pairs, rng: np.random.Generator) -> dict:
-        psi = self._psi(batch.obs, batch.actions)
+        psi = self.psi(batch.obs, batch.actions)
         self.observe(psi)
         shortfall = psi.mean(0) - self.expert_mean
         self._choose(np.argmin(shortfall))

@@ -247,16 +247,28 @@ def test_seed_spread(capsys):
     assert "hopper/gail/n4: 1.05 / 0.99 / 1.05 (mean 1.03, std 0.036)" in cells
 
 
-TINY_MODERN = """name = "tiny_modern"
-description = "two rounds of AIRL and GAIL (PPO) on CartPole"
+TINY = """name = "tiny"
+description = "two rounds of AIRL, GAIL (PPO), GTAL and FEM on CartPole"
 [budget.classic]
 iterations = 2
 pairs_per_iteration = 500
 [[grid]]
 tasks = ["cartpole"]
-algorithms = ["airl", "gail_ppo"]
+algorithms = ["airl", "gail_ppo", "gtal", "fem"]
 sizes = [1]
 """
+
+
+def tiny_runs(capsys, tmp_path, algos: tuple[str, ...]) -> list[str]:
+    """Two-iteration CartPole runs of `algos` with their checkpoints; the options that name them."""
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(TINY)
+    runs = tmp_path / "runs"
+    for algo in algos:
+        cmd = ["run", "--task", "cartpole", "--algo", algo, "--n-traj", "1", "--profile"]
+        assert main([*cmd, str(profile), "--runs", str(runs)]) == 0
+    capsys.readouterr()
+    return ["--profile", str(profile), "--runs", str(runs)]
 
 
 def test_airl_logit(capsys, tmp_path):
@@ -264,14 +276,7 @@ def test_airl_logit(capsys, tmp_path):
 
     assert separation(np.array([1.0, 2, 3]), np.array([4.0, 5, 6])) == 1.0
     assert separation(np.array([1.0, 2]), np.array([1.0, 2])) == 0.5
-    profile = tmp_path / "tiny_modern.toml"
-    profile.write_text(TINY_MODERN)
-    runs = tmp_path / "runs"
-    for algo in ("airl", "gail_ppo"):
-        cmd = ["run", "--task", "cartpole", "--algo", algo, "--n-traj", "1", "--profile"]
-        assert main([*cmd, str(profile), "--runs", str(runs)]) == 0
-    capsys.readouterr()
-    args = ["--profile", str(profile), "--runs", str(runs)]
+    args = tiny_runs(capsys, tmp_path, ("airl", "gail_ppo"))
     (line,) = analyse(capsys, "airl_logit", "cartpole/airl/n1", "--pairs", "300", *args)
     side = rf"f ({NUMBER}), -log pi ({NUMBER}), logit ({NUMBER}), right \d+%"
     found = re.fullmatch(
@@ -287,8 +292,33 @@ def test_airl_logit(capsys, tmp_path):
     # A learner without AIRL's discriminator, or a record without its checkpoint: one line.
     assert main(["analyse", "airl_logit", "cartpole/gail_ppo/n1", *args]) == 2
     assert "not an AIRL run" in capsys.readouterr().err
-    (runs / "tiny_modern/cartpole/airl/n1/s0/checkpoints/state.pt").unlink()
+    (tmp_path / "runs/tiny/cartpole/airl/n1/s0/checkpoints/state.pt").unlink()
     assert main(["analyse", "airl_logit", "cartpole/airl/n1", *args]) == 2
+    assert "needs the run's last checkpoint" in capsys.readouterr().err
+
+
+def test_gtal_adversary(capsys, tmp_path):
+    args = tiny_runs(capsys, tmp_path, ("gtal", "fem"))
+    (line,) = analyse(capsys, "gtal_adversary", "cartpole/gtal/n1", "--pairs", "300", *args)
+    found = re.fullmatch(
+        rf"cartpole/gtal/n1/s0 at iteration 2: cost on ([+-])(.+), shift ({NUMBER}); the "
+        rf"policy's shortfall there ({NUMBER}); learned reward a step: expert ({NUMBER}), policy "
+        rf"({NUMBER}) \(-?\d+%\); task reward a step: expert ({NUMBER}), policy ({NUMBER}) "
+        rf"\(\d+%\); the policy's episodes \d+ steps on average",
+        line,
+    )
+    assert found, line
+    # A coordinate of CartPole's phi (its state block one-hot by action), picked where the last
+    # batch fell furthest short of the expert; a fresh sample of the policy falls short there too.
+    assert found[2] == "1" or found[2].endswith(("if action 0", "if action 1")), line
+    assert float(found[4]) < 0
+    # CartPole pays 1 a step to the expert and to any policy.
+    assert float(found[7]) == float(found[8]) == 1.0
+    # A learner without GTAL's cost, or a record without its checkpoint: one line.
+    assert main(["analyse", "gtal_adversary", "cartpole/fem/n1", *args]) == 2
+    assert "not a GTAL run" in capsys.readouterr().err
+    (tmp_path / "runs/tiny/cartpole/gtal/n1/s0/checkpoints/state.pt").unlink()
+    assert main(["analyse", "gtal_adversary", "cartpole/gtal/n1", *args]) == 2
     assert "needs the run's last checkpoint" in capsys.readouterr().err
 
 

@@ -3,6 +3,7 @@
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -12,7 +13,9 @@ from algorithms.rollout import env_spaces
 from benchmark import records, store
 from benchmark.datasets import ExpertDataset, load_dataset
 from benchmark.profiles import load_profile
-from benchmark.tasks import Task
+from benchmark.run import make_trainer
+from benchmark.tasks import Task, get_task
+from benchmark.training import load_checkpoint
 
 
 def parser(name: str, doc: str) -> argparse.ArgumentParser:
@@ -119,3 +122,32 @@ def normalize(folder: Path, mean_return: float) -> float:
     """A return on the scale of the run's own record (its dataset's expert and random scores)."""
     config, _ = store.read_record(folder)
     return records.normalize(mean_return, config["expert_score"], config["random_score"])
+
+
+class Checkpointed(NamedTuple):
+    task: Task
+    algo: str
+    n_traj: int
+    seed: int
+    dataset: ExpertDataset
+    trainer: Any
+    """The run's learner as its last checkpoint left it."""
+
+
+def checkpointed(args, run: str) -> Checkpointed:
+    """A done run of `args.profile` with its learner restored from its last checkpoint, which
+    only a runs folder keeps (`args.runs`; the reference keeps none). Build it single-threaded."""
+    task_name, algo, n_traj, seed = parse_run(run)
+    profile = load_profile(args.profile)
+    folder = done_record(args, task_name, algo, n_traj, seed)  # a .toml too, as `run`
+    checkpoint = store.checkpoint_path(folder)
+    if not checkpoint.exists():
+        raise UserInputError(
+            f"{store.shown(checkpoint)} is missing: this needs the run's last checkpoint, which "
+            "only a runs folder keeps (not the reference); run it there and name it with --runs"
+        )
+    task = get_task(task_name)
+    dataset = run_dataset(args, folder, task)
+    trainer = make_trainer(task, algo, dataset, n_traj, seed, profile, num_threads=1)
+    load_checkpoint(trainer, checkpoint)
+    return Checkpointed(task, algo, n_traj, seed, dataset, trainer)

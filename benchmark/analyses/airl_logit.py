@@ -18,12 +18,8 @@ from algorithms.airl import AIRLDiscriminator
 from algorithms.errors import UserInputError
 from algorithms.gail_ppo import transitions
 from algorithms.rollout import Sampler
-from benchmark import store
 from benchmark.analyses import _common
-from benchmark.profiles import load_profile
-from benchmark.run import make_trainer
-from benchmark.tasks import get_task
-from benchmark.training import load_checkpoint, single_threaded
+from benchmark.training import single_threaded
 
 
 def separation(expert: np.ndarray, policy: np.ndarray) -> float:
@@ -51,22 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     _common.add_record_options(parser, profile="modern")
     _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
-    task_name, algo, n_traj, seed = _common.parse_run(args.run)
-    profile = load_profile(args.profile)
-    folder = _common.done_record(args, task_name, algo, n_traj, seed)  # a .toml too, as `run`
-    checkpoint = store.checkpoint_path(folder)
-    if not checkpoint.exists():
-        raise UserInputError(
-            f"{store.shown(checkpoint)} is missing: this needs the run's last checkpoint, which "
-            "only a runs folder keeps (not the reference); run it there and name it with --runs"
-        )
-    task = get_task(task_name)
     with single_threaded():
-        dataset = _common.run_dataset(args, folder, task)
-        trainer = make_trainer(task, algo, dataset, n_traj, seed, profile, num_threads=1)
+        run = _common.checkpointed(args, args.run)
+        task, algo, n_traj, seed, trainer = run.task, run.algo, run.n_traj, run.seed, run.trainer
         if not isinstance(getattr(trainer, "discriminator", None), AIRLDiscriminator):
             raise UserInputError(f"{args.run} is not an AIRL run (its learner: {algo})")
-        load_checkpoint(trainer, checkpoint)
         rng = np.random.default_rng(seed)
         with Sampler(task.env_id, num_envs=8, seed=20_000 + seed, num_threads=1) as envs:
             sampled = envs.collect(trainer.policy.actor(rng), min_steps=args.pairs)

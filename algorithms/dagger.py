@@ -27,7 +27,7 @@ import torch
 from algorithms.bc import BCConfig, BCTrainer, nll_step
 from algorithms.data import Pairs
 from algorithms.policies import Policy
-from algorithms.rollout import Sampler, derived_seed
+from algorithms.rollout import batch_charts, sample_iteration
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,20 @@ class DAggerTrainer:
                 learner_act(obs),
             )
 
-        seed = derived_seed(self.seed, self.iteration)
-        with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
-            batch = envs.collect(mixed, min_steps=self.cfg.pairs_per_round)
+        batch, _ = sample_iteration(
+            mixed,
+            self.env_id,
+            self.cfg.num_envs,
+            self.seed,
+            self.iteration,
+            self.cfg.pairs_per_round,
+            self.num_threads,
+        )
         labels = self.expert_act(batch.obs).astype(self.actions.dtype)
         self.obs = np.concatenate([self.obs, batch.obs])
         self.actions = np.concatenate([self.actions, labels])
         self.env_steps += batch.num_steps
-        return {
-            "charts/true_return": float(batch.episode_returns.mean()),
-            "charts/episode_length": float(batch.lengths.mean()),
+        return batch_charts(batch) | {
             "charts/beta": beta,
             "charts/aggregate_pairs": len(self.obs),
             "losses/nll": self._refit(),

@@ -4,9 +4,10 @@ paper's discriminator and reward, trained the modern way, with a PPO generator.
 What differs from `gail.py` (the paper's GAIL), and why:
 - the generator is PPO (`ppo.py`: clipped surrogate, several epochs of minibatches, GAE
   bootstrapped at time-limit cuts), not one TRPO step per batch;
-- the discriminator takes several Adam steps per round on minibatches of expert pairs against
-  a buffer of the policy's recent pairs (not one step on the last batch only), so it follows
-  the policy without forgetting the pairs of a few batches ago;
+- the discriminator's Adam steps (`disc_updates` a round: 1 by default, the modern profile's
+  8) are on minibatches of expert pairs against a buffer of the policy's recent pairs, not on
+  the last batch only, so it follows the policy without forgetting the pairs of a few batches
+  ago;
 - the learned reward is divided by its running standard deviation, so PPO's step sizes need
   not follow the discriminator's confidence (imitation normalises its reward net's output),
   and optionally less its running mean (`reward_center`).
@@ -38,7 +39,7 @@ from algorithms.gail import REWARD_FORMS, Discriminator, reward_from_logits, use
 from algorithms.policies import GaussianPolicy, Standardizer, make_policy
 from algorithms.ppo import PPOConfig, ValueNet
 from algorithms.ppo import update as ppo_update
-from algorithms.rollout import Sampler, TimedActor, derived_seed, env_spaces
+from algorithms.rollout import batch_charts, env_spaces, sample_iteration
 
 TRANSITION_FIELDS = ("obs", "actions", "next_obs", "terminal")
 REWARD_CENTRES = ("never", "fixed_length", "always")
@@ -183,10 +184,15 @@ class AdversarialPPO:
     def iterate(self) -> dict[str, float]:
         """One round; returns its metrics (the true return is the environment's)."""
         tick = time.perf_counter()
-        seed = derived_seed(self.seed, self.iteration)
-        with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
-            actor = TimedActor(self.policy.actor(self.rng))
-            batch = envs.collect(actor, min_steps=self.cfg.pairs_per_iteration)
+        batch, timing = sample_iteration(
+            self.policy.actor(self.rng),
+            self.env_id,
+            self.cfg.num_envs,
+            self.seed,
+            self.iteration,
+            self.cfg.pairs_per_iteration,
+            self.num_threads,
+        )
         sampled = time.perf_counter()
         learned = self.learned_reward(batch)
         self.reward_norm.update(learned[:, None])
@@ -208,17 +214,17 @@ class AdversarialPPO:
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "wall_s": self.wall_s,
-            "charts/true_return": float(batch.episode_returns.mean()),
-            "charts/episode_length": float(batch.lengths.mean()),
+            **batch_charts(batch),
             "charts/learned_reward": float(learned.mean()),
-            "time/simulation_s": sampled - tick - actor.seconds,
-            "time/inference_s": actor.seconds,
+            **timing,
             "time/policy_s": stepped - sampled,
             "time/reward_fit_s": done - stepped,
         } | stats
 
     def _remember(self, batch: Trajectories) -> None:
-        """The buffer keeps the policy's most recent `buffer_pairs` transitions."""
+        """The buffer keeps the policy's most recent `buffer_pairs` transitions; the
+        discriminator's input standardiser takes in every policy batch (the expert's pairs
+        only at the start, where `gail.py` adds as many expert pairs as policy pairs each time)."""
         self.discriminator.update_standardizer(batch)
         for name in TRANSITION_FIELDS:
             new = getattr(batch, name)
@@ -238,9 +244,9 @@ class AdversarialPPO:
             with torch.no_grad():  # AIRL's D uses pi(a|s) as a fixed part of the classifier
                 log_pi = self.policy.log_prob(self.policy.dist_params(t["obs"]), t["actions"])
             logits = self.discriminator.logits(t, log_pi)
-            loss = F.binary_cross_entropy_with_logits(logits, labels)
-            if self.cfg.grad_penalty:
-                loss = loss + self.cfg.grad_penalty * self.slope(both[0], log_pi[:n])
+            logistic = F.binary_cross_entropy_with_logits(logits, labels)
+            penalty = self.slope(both[0], log_pi[:n]) if self.cfg.grad_penalty else torch.zeros(())
+            loss = logistic + self.cfg.grad_penalty * penalty
             self.disc_optimizer.zero_grad()
             loss.backward()
             self.disc_optimizer.step()
@@ -249,8 +255,10 @@ class AdversarialPPO:
         with torch.no_grad():
             after = self.discriminator.logits(t, log_pi)
             reward = self.discriminator.reward(after, log_pi)
+        # The logistic loss alone, as `gail.py` logs it; the penalty beside it
         return {
-            "losses/discriminator_loss": loss.item(),
+            "losses/discriminator_loss": logistic.item(),
+            "losses/discriminator_slope": penalty.item(),
             "losses/discriminator_expert_accuracy": (after[:n] > 0).float().mean().item(),
             "losses/discriminator_policy_accuracy": (after[n:] <= 0).float().mean().item(),
             "charts/reward_on_expert": reward[:n].mean().item(),

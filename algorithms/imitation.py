@@ -23,7 +23,7 @@ import torch
 from algorithms.data import Pairs, Trajectories
 from algorithms.errors import check_choice
 from algorithms.policies import GaussianPolicy, Policy, make_policy
-from algorithms.rollout import Sampler, TimedActor, derived_seed, env_spaces
+from algorithms.rollout import batch_charts, env_spaces, sample_iteration
 from algorithms.trpo import TRPOConfig, ValueFunction, fit_value, improve_policy
 
 REWARD_ACTIONS = ("raw", "clipped")
@@ -155,10 +155,15 @@ class ImitationLoop:
     def iterate(self) -> dict[str, float]:
         """One iteration; returns its metrics (the true return is the environment's)."""
         tick = time.perf_counter()
-        actor = TimedActor(self.policy.actor(self.rng))
-        seed = derived_seed(self.seed, self.iteration)
-        with Sampler(self.env_id, self.cfg.num_envs, seed, num_threads=self.num_threads) as envs:
-            batch = envs.collect(actor, min_steps=self.cfg.pairs_per_iteration)
+        batch, timing = sample_iteration(
+            self.policy.actor(self.rng),
+            self.env_id,
+            self.cfg.num_envs,
+            self.seed,
+            self.iteration,
+            self.cfg.pairs_per_iteration,
+            self.num_threads,
+        )
         sampled = time.perf_counter()
         seen = replace(batch, actions=self._for_reward(batch.actions))
         learned = self.reward_model.reward(seen)
@@ -179,11 +184,9 @@ class ImitationLoop:
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "wall_s": self.wall_s,
-            "charts/true_return": float(batch.episode_returns.mean()),
-            "charts/episode_length": float(batch.lengths.mean()),
+            **batch_charts(batch),
             "charts/learned_reward": float(learned.mean()),
-            "time/simulation_s": sampled - tick - actor.seconds,
-            "time/inference_s": actor.seconds,
+            **timing,
             "time/policy_s": stepped - sampled,
             "time/reward_fit_s": fitted - stepped,
             "time/value_fit_s": done - fitted,

@@ -71,7 +71,6 @@ class Policy(nn.Module):
 
     def __init__(self, obs_dim: int, net_out: int):
         super().__init__()
-        self.obs_dim = obs_dim
         self.obs_norm = Standardizer(obs_dim)
         self.net = mlp(obs_dim, net_out)
 

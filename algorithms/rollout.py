@@ -104,7 +104,7 @@ class Sampler:
         num_threads = min(num_envs, num_threads or os.cpu_count() or 1)
         env_cls = _EnvPoolEnvs if backend == "envpool" else _GymnasiumEnvs
         self.envs = env_cls(env_id, num_envs, seed, num_threads)
-        self.env_id, self.num_envs, self.backend = env_id, num_envs, backend
+        self.num_envs = num_envs
         self.observation_space, self.action_space = _spaces(env_id)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
 
@@ -166,6 +166,36 @@ class TimedActor:
         actions = self.actor(obs)
         self.seconds += time.perf_counter() - tick
         return actions
+
+
+def sample_iteration(
+    act: Callable[[np.ndarray], np.ndarray],
+    env_id: str,
+    num_envs: int,
+    seed: int,
+    iteration: int,
+    min_steps: int,
+    num_threads: int | None = None,
+) -> tuple[Trajectories, dict[str, float]]:
+    """A learner's batch for `iteration`: whole episodes of at least `min_steps` pairs, on
+    environments seeded by (seed, iteration) so that a run resumed there samples the same; with
+    the seconds the simulator and the actor took (`time/simulation_s`, `time/inference_s`)."""
+    tick = time.perf_counter()
+    actor = TimedActor(act)
+    with Sampler(env_id, num_envs, derived_seed(seed, iteration), num_threads=num_threads) as envs:
+        batch = envs.collect(actor, min_steps=min_steps)
+    return batch, {
+        "time/simulation_s": time.perf_counter() - tick - actor.seconds,
+        "time/inference_s": actor.seconds,
+    }
+
+
+def batch_charts(batch: Trajectories) -> dict[str, float]:
+    """What a learner's batch shows of the task: its mean return and episode length."""
+    return {
+        "charts/true_return": float(batch.episode_returns.mean()),
+        "charts/episode_length": float(batch.lengths.mean()),
+    }
 
 
 class _Collection:

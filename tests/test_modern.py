@@ -172,6 +172,16 @@ def test_the_gradient_penalty_enters_the_discriminators_fit_only_when_set():
         trainer.iterate()
         fitted.append(torch.cat([p.flatten() for p in trainer.discriminator.parameters()]))
     assert torch.equal(fitted[0], fitted[1]) and not torch.allclose(fitted[0], fitted[2])
+    # Logged apart. The discriminator's last layer starts at zero, where the logit has no slope
+    # and the penalty no gradient, so both fits are the same up to the second round's step,
+    # whose logistic loss is logged as it was before it.
+    ppo = replace(gail_ppo.GAILPPOConfig(), iterations=2, pairs_per_iteration=200, num_envs=2)
+    logged = []
+    for weight in (0.0, 10.0):
+        trainer = gail_ppo.make(CARTPOLE, expert, replace(ppo, grad_penalty=weight), seed=0)
+        logged.append([trainer.iterate() for _ in range(2)][-1])
+    loss, slope = "losses/discriminator_loss", "losses/discriminator_slope"
+    assert logged[1][loss] == logged[0][loss] and logged[0][slope] == 0 < logged[1][slope]
 
 
 @pytest.mark.parametrize("algo", ["gail_ppo", "airl"])

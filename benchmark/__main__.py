@@ -83,13 +83,6 @@ def _add_expert_commands(commands) -> None:
         "train", help="train (or resume) a task's expert with its recipe (TRPO or SAC)"
     )
     train.add_argument("--task", required=True)
-    train.add_argument(
-        "--iterations", type=_count(1), help="TRPO iterations (default: the recipe's)"
-    )
-    train.add_argument(
-        "--pairs", type=_count(1), help="TRPO pairs per iteration (default: recipe's)"
-    )
-    train.add_argument("--steps", type=_count(1), help="SAC environment steps (default: recipe's)")
     train.add_argument("--seed", type=_count(0), default=0)
     _folder(train, "--experts", RESULTS / "experts", "experts folder")
     train.set_defaults(func=_expert_train)
@@ -330,11 +323,8 @@ def _learners(args) -> None:
 
 
 def _expert_train(args) -> None:
-    from dataclasses import replace
-
-    from algorithms.sac import SACConfig
     from benchmark import paper_experts
-    from benchmark.experts import RECIPES, DistilledExpertConfig, save_expert, train_expert
+    from benchmark.experts import RECIPES, save_expert, train_expert
     from benchmark.tasks import get_task
 
     task = get_task(args.task)
@@ -344,14 +334,6 @@ def _expert_train(args) -> None:
             "(docs/extending.md shows how)"
         )
     recipe = RECIPES[task.name]
-    if isinstance(recipe, SACConfig):
-        recipe = replace(recipe, total_steps=args.steps or recipe.total_steps)
-    elif not isinstance(recipe, DistilledExpertConfig):
-        recipe = replace(
-            recipe,
-            iterations=args.iterations or recipe.iterations,
-            pairs_per_iteration=args.pairs or recipe.pairs_per_iteration,
-        )
     out_dir = args.experts / task.name
     if (out_dir / "card.json").exists():
         algorithm = json.loads((out_dir / "card.json").read_text()).get("algorithm")
@@ -578,9 +560,10 @@ def _bench_throughput(args) -> None:
 
     from benchmark import store
     from benchmark.bench import throughput
+    from benchmark.sweep import read_throughput
 
     out = args.out
-    data = json.loads(out.read_text()) if out.exists() else {"tasks": {}}
+    data = read_throughput(out) if out.exists() else {"tasks": {}}
     if args.from_records:
         if args.task != "all":
             raise UserInputError("--from-records takes every task with records; drop --task")
@@ -708,7 +691,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as err:  # a folder that cannot be made or written, a file that cannot be read
         where = store.shown(Path(err.filename)) if err.filename else "a file"
-        print(f"error: {where}: {err.strerror or err}; give a path you can write", file=sys.stderr)
+        print(
+            f"error: {where}: {err.strerror or err}; give a path that exists and that you can "
+            "read (an input) or write (an output)",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

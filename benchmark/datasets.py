@@ -11,7 +11,6 @@ a changed file, a dataset of another task or a truncated one stops with one line
 import hashlib
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,8 +223,10 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
         raise UserInputError(f"no dataset for {task.name} in {folder}; {fix} (or `make datasets`)")
     try:
         card = json.loads(card_path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UserInputError(f"{card_path} is not valid JSON ({err}); {fix}") from None
+    if not isinstance(card, dict):
+        raise UserInputError(f"{card_path} is not a dataset card (not a JSON object); {fix}")
     if card.get("task") != task.name or card.get("env_id") != task.env_id:
         raise UserInputError(
             f"{folder} holds a dataset of {card.get('task')} ({card.get('env_id')}), not of "
@@ -235,7 +236,9 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
         with np.load(data_path, allow_pickle=False) as data:
             names = ARRAYS if task.whole_episodes else PAIR_ARRAYS
             arrays = {name: data[name] for name in names}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+    # Damaged bytes surface as whatever the layer that meets them raises: zipfile's CRC check,
+    # zlib, numpy's header parser (even a SyntaxError), a missing array's KeyError.
+    except Exception as err:
         raise UserInputError(f"{data_path} is not a readable dataset ({err}); {fix}") from None
     try:
         if task.whole_episodes:
@@ -258,7 +261,10 @@ def load_dataset(task: Task, datasets_dir: Path = DATASETS_DIR) -> ExpertDataset
             f"{data_path}: {count} trajectories of {arrays['obs'].shape[1]} observations, "
             f"{task.env_id} needs {task.largest_dataset} of {obs_dim}; {fix}"
         )
-    every, offsets = card["subsampling"]["every"], np.asarray(card["subsampling"]["offsets"])
+    try:
+        every, offsets = card["subsampling"]["every"], np.asarray(card["subsampling"]["offsets"])
+    except (KeyError, TypeError) as err:
+        raise UserInputError(f"{card_path} has no subsampling ({err!r} missing); {fix}") from None
     try:
         per_trajectory = pairs_per_episode(arrays["lengths"], every, offsets)
         if trajectories is not None:

@@ -173,7 +173,8 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
     mean = curves.groupby(["task", "algorithm", "n_traj", "iteration"], as_index=False)[
         ["env_steps", "wall_s", "normalized_return"]
     ].mean()
-    bc = runs[runs["algorithm"] == "bc"].groupby(["task", "n_traj"])["normalized_return"].mean()
+    finals = runs[runs["learner"] == "bc"]
+    bc = finals.groupby(["task", "algorithm", "n_traj"])["normalized_return"].mean()
     for ax, task in zip(axes, tasks, strict=True):
         _curves_panel(ax, task, runs, mean, bc, colors, x)
     present = set(runs["algorithm"])
@@ -182,8 +183,8 @@ def learning_curves(curves: pd.DataFrame, runs: pd.DataFrame, x: str, profile: s
             [],
             [],
             color=colors[a],
-            label=labels[a] + (" (final)" if a == "bc" else ""),
-            linewidth=0.9 if a == "bc" else 1.4,
+            label=labels[a] + (" (final)" if a in set(finals["algorithm"]) else ""),
+            linewidth=0.9 if a in set(finals["algorithm"]) else 1.4,
         )
         for a in colors
         if a in present
@@ -220,9 +221,9 @@ def _curves_panel(
             linewidth=1.2,
         )
         shown.add(n_traj)
-    for (bc_task, n_traj), value in bc.items():
+    for (bc_task, algo, n_traj), value in bc.items():
         if bc_task == task:
-            ax.axhline(value, color=colors["bc"], linestyle=style[n_traj], linewidth=0.9, alpha=0.8)
+            ax.axhline(value, color=colors[algo], linestyle=style[n_traj], linewidth=0.9, alpha=0.8)
             shown.add(n_traj)
     _size_legend(ax, shown, style)
     if x == "env_steps":

@@ -204,6 +204,8 @@ def load_profile(name: str) -> Profile:
             f"{path}: name = {data['name']!r}, but the file is {name}.toml; make them the same"
         )
     budgets = data.get("budget", {})
+    if not isinstance(budgets, dict):
+        raise UserInputError(f"{path}: write budgets as [budget.<task>] tables; fix the file")
     allowed_groups = set(TASKS) | {"mujoco", "classic"}
     allowed_keys = {f.name for f in fields(Budget)}
     for group, values in budgets.items():
@@ -218,7 +220,7 @@ def load_profile(name: str) -> Profile:
                     f"{sorted(allowed_keys)} with a positive integer"
                 )
     grid = data.get("grid", [{}])
-    if not isinstance(grid, list):
+    if not isinstance(grid, list) or not all(isinstance(block, dict) for block in grid):
         raise UserInputError(f"{path}: write the grid as [[grid]] blocks; fix the file")
     beside = data.get("beside", "")
     if beside and (beside not in known_profiles() or beside == name):

@@ -79,6 +79,13 @@ def load_shown_runs(profile: str, runs_dir: Path = RUNS_DIR, beside: str = "") -
     beside_dir = runs_dir if (Path(runs_dir) / beside).is_dir() else store.records_for(beside)
     others = load_runs(beside, beside_dir)
     others = others[others["task"].isin(set(runs["task"]))]
+    # A cell's row is keyed by its algorithm: one name in both would merge two learners' runs
+    shared = sorted(set(runs["algorithm"]) & set(others["algorithm"]))
+    if shared:
+        raise UserInputError(
+            f"profile {profile} is shown beside {beside}, and both run {shared[0]}; give one "
+            "of them another name (a [learners.<name>] variant) or drop `beside`"
+        )
     for task, theirs in others.groupby("task")["dataset_sha256"]:
         if len(set(theirs) | set(runs.loc[runs["task"] == task, "dataset_sha256"])) > 1:
             raise UserInputError(
@@ -100,6 +107,8 @@ def _run_row(profile: str, folder: Path, config: dict, evaluation: dict) -> dict
             "profile": profile,
             "task": config["task"],
             "algorithm": algorithm,
+            # The registry's learner it runs: a profile's variant (airl_gp10) is AIRL's kind
+            "learner": config.get("learner", algorithm),
             "label": config.get("label", _registry_label(algorithm)),
             "n_traj": int(config["n_traj"]),
             "seed": int(config["seed"]),
@@ -200,7 +209,7 @@ def load_curves(runs: pd.DataFrame) -> pd.DataFrame:
     charts/true_return and the run's expert and random scores). The metrics.csv of each run is
     read from the folder the runs frame names."""
     frames = []
-    for run in runs[runs["algorithm"] != "bc"].itertuples():
+    for run in runs[runs["learner"] != "bc"].itertuples():
         path = store.metrics_path(Path(run.folder))
         if not path.exists():
             continue

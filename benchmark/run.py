@@ -53,6 +53,11 @@ def setting_defaults(profile: Profile, algo: str, task: Task) -> dict:
     return {"settings": asdict(type(profile.config(algo, task))())}
 
 
+# `derived_seed(seed, iteration)` plus an environment's index must stay within EnvPool's 32-bit
+# seeds: seed x 1,000,003 + 10,000 iterations and environments < 2^31.
+MAX_SEED = 2_000
+
+
 def run(
     task: Task,
     algo: str,
@@ -74,6 +79,10 @@ def run(
     """
     if algo not in profile.algorithms:
         raise UserInputError(f"unknown algorithm {algo!r}; known: {', '.join(profile.algorithms)}")
+    if seed > MAX_SEED:
+        raise UserInputError(
+            f"seed {seed}: a run's seed goes up to {MAX_SEED}; choose a smaller one"
+        )
     folder = store.record_dir(runs_dir, profile.name, task.name, algo, n_traj, seed)
     dataset = load_dataset(task, datasets_dir or profile.datasets_dir)
     config = make_config(task, algo, n_traj, seed, profile, dataset)

@@ -240,14 +240,18 @@ def statistics_table(
     return pd.DataFrame([{"profile": profile} | r for r in rows], columns=STATISTICS_COLUMNS)
 
 
-def challengers(algorithms) -> list[str]:
+def challengers(algorithms, groups: dict[str, str]) -> list[str]:
     """Whose probability of improvement over the others is reported: the paper's GAIL, and each
     of today's learners from demonstrations (the registry's group "modern")."""
-    return [a for a in algorithms if a == PAPER_GAIL or _group(a) == "modern"]
+    return [a for a in algorithms if a == PAPER_GAIL or groups[a] == "modern"]
 
 
-def _group(algorithm: str) -> str:
-    return LEARNERS[algorithm].group if algorithm in LEARNERS else "paper"
+def _groups(runs: pd.DataFrame) -> dict[str, str]:
+    """Each algorithm's registry group, by the learner it runs (a variant keeps its learner's)."""
+    return {
+        algo: LEARNERS[learner].group if learner in LEARNERS else "paper"
+        for algo, learner in zip(runs["algorithm"], runs["learner"], strict=True)
+    }
 
 
 def _iqm_rows(runs, chosen, cells_of, algorithms, regime, reps, seed) -> list[dict]:
@@ -285,8 +289,9 @@ def _improvement_rows(runs, cells_of, algorithms, regime, reps, seed) -> list[di
     have. Learners that query the expert (group "interactive", DAgger) are left out: they had
     what the others did not, so a probability against them would mix two protocols."""
     rows, done = [], set()
-    compared = [a for a in algorithms if a in cells_of and _group(a) != "interactive"]
-    for algo in challengers(compared):
+    groups = _groups(runs)
+    compared = [a for a in algorithms if a in cells_of and groups[a] != "interactive"]
+    for algo in challengers(compared, groups):
         for other in compared:
             if other == algo or (other, algo) in done:
                 continue

@@ -50,6 +50,22 @@ class Planned:
     """Estimated CPU seconds, evaluation included."""
 
 
+def read_throughput(path: Path) -> dict:
+    """The measured rates of `path` (`results/throughput.json`), checked: a file cut short or
+    left with merge markers would otherwise end a sweep's plan in a traceback."""
+    try:
+        data = json.loads(path.read_text())
+        if not all(isinstance(r["loop_s_per_step"], int | float) for r in data["tasks"].values()):
+            raise TypeError("a rate is not a number")
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserInputError(
+            f"{store.shown(path)} is not a throughput file ({type(err).__name__}: {err}); "
+            f"restore it (`git checkout {store.shown(path)}`) or measure this machine again "
+            "(`python -m benchmark bench throughput --task all`)"
+        ) from None
+    return data
+
+
 def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]:
     """Every run of the profile with its env steps and estimated CPU seconds on this machine."""
     throughput_file = throughput_file or THROUGHPUT_FILE
@@ -58,7 +74,7 @@ def plan(profile: Profile, throughput_file: Path | None = None) -> list[Planned]
             f"{throughput_file} is missing; measure this machine with "
             "`python -m benchmark bench throughput`"
         )
-    rates = json.loads(throughput_file.read_text())["tasks"]
+    rates = read_throughput(throughput_file)["tasks"]
     planned = []
     for spec in profile.runs():
         task = TASKS[spec.task]
@@ -110,14 +126,10 @@ def check_inputs(
     if runs_dir is None:
         return {}
     stale, growing = {}, {}
-    for spec in profile.runs():
-        task = TASKS[spec.task]
-        config = make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
-        folder = _folder(runs_dir, profile, spec)
-        defaults = setting_defaults(profile, spec.algo, task)
-        verdict, changed = store.compare_config(folder, config, defaults)
+    for spec, (verdict, changed) in _verdicts(profile, profile.runs(), datasets, runs_dir).items():
         if verdict == "grows":
-            growing[spec] = store.share_trained(folder, config, changed)
+            config = _config(profile, spec, datasets)
+            growing[spec] = store.share_trained(_folder(runs_dir, profile, spec), config, changed)
         elif verdict == "other":
             stale[spec] = changed
     if stale:
@@ -128,6 +140,26 @@ def check_inputs(
             "them afresh, or restore the profile"
         )
     return growing
+
+
+def _config(profile: Profile, spec: RunSpec, datasets: dict) -> dict:
+    task = TASKS[spec.task]
+    return make_config(task, spec.algo, spec.n_traj, spec.seed, profile, datasets[task.name])
+
+
+def _verdicts(
+    profile: Profile, specs: list[RunSpec], datasets: dict, runs_dir: Path
+) -> dict[RunSpec, tuple[str, list[str]]]:
+    """How each run's folder stands to the config the profile gives it now
+    (`store.compare_config`: same, grows or other, with the keys that differ)."""
+    return {
+        spec: store.compare_config(
+            _folder(runs_dir, profile, spec),
+            _config(profile, spec, datasets),
+            setting_defaults(profile, spec.algo, TASKS[spec.task]),
+        )
+        for spec in specs
+    }
 
 
 def done_elsewhere(
@@ -395,7 +427,7 @@ def format_plan(
     """The dry run's text: one line per run, then the totals of what is left to do. A done run
     that grows (`check_inputs`) counts for the part of its new budget it has still to train; one
     that another profile has done (`done_elsewhere`) for nothing: the sweep copies it."""
-    lines = [f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
+    lines = [_title(profile), f"{'run':<34} {'state':<8} {'env steps':>12} {'est. CPU-h':>10}"]
     todo = []
     for item in planned:
         status = store.state(_folder(runs_dir, profile, item.spec))[0]
@@ -420,9 +452,14 @@ def format_plan(
     return "\n".join(lines)
 
 
+def _title(profile: Profile) -> str:
+    return f"profile {profile.name}: {profile.description or '(no description)'}"
+
+
 def format_status(profile: Profile, runs_dir: Path) -> str:
     """`make status`: every run of the profile with its state, progress and result."""
-    lines = [f"{'run':<34} {'state':<8} {'progress':>8} {'normalized':>10} {'wall s':>8}"]
+    lines = [_title(profile)]
+    lines.append(f"{'run':<34} {'state':<8} {'progress':>8} {'normalized':>10} {'wall s':>8}")
     counts: dict[str, int] = {}
     for spec in profile.runs():
         folder = _folder(runs_dir, profile, spec)
@@ -454,6 +491,19 @@ def adopt(profile: Profile, tasks: list[str], runs_dir: Path, reference_dir: Pat
                 f"{task}: {len(undone)} of {len(specs)} runs of profile {profile.name} are not "
                 f"done (first: {undone[0].label}); finish them with `make reproduce "
                 f"PROFILE={profile.name} TASKS={task}`"
+            )
+        datasets = {task: load_dataset(TASKS[task], profile.datasets_dir)}
+        verdicts = _verdicts(profile, specs, datasets, runs_dir)
+        other = {
+            spec: changed for spec, (verdict, changed) in verdicts.items() if verdict != "same"
+        }
+        if other:
+            spec, changed = next(iter(other.items()))
+            raise UserInputError(
+                f"{task}: {len(other)} done runs were made with another config than profile "
+                f"{profile.name} gives them now (first: {spec.label}, {', '.join(changed)} "
+                f"differ); run them again with `make reproduce PROFILE={profile.name} "
+                f"TASKS={task}`, or restore the profile"
             )
         target = reference_dir / "runs" / profile.name / task
         staged = target.with_name(f".{task}.adopting")

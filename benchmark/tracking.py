@@ -111,10 +111,13 @@ class Tracker:
 
 
 def run_id(config: dict) -> str:
-    """The W&B id of the run that `config` (a run record's config.json) describes."""
+    """The W&B id of the run that `config` (a run record's config.json) describes. The dataset's
+    hash is part of it: a cell rerun on another dataset is another W&B run, where the same id
+    would resume the old one and W&B would drop the new run's steps below the old one's last."""
     names = [config[key] for key in ("profile", "task", "algo")]
     readable = "-".join(names + [f"n{config['n_traj']}", f"s{config['seed']}"])
-    return _id(readable, [_project(), *names, config["n_traj"], config["seed"]])
+    key = [_project(), *names, config["n_traj"], config["seed"], config["dataset_sha256"]]
+    return _id(readable, key)
 
 
 def start_run(config: dict, wandb_dir: Path) -> Tracker:

@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,28 @@ def test_iqm_of_equal_scores_is_that_score_with_a_collapsed_interval(tmp_path):
         assert row.max_seeds == 3
         if cells:
             assert row.cell_list == cells
+
+
+def test_a_profiles_variant_keeps_its_learners_group(tmp_path):
+    root = tmp_path / "runs"
+    span = EXPERT["hopper"] - RANDOM["hopper"]
+    for algo, learner, score in [
+        ("bc", "bc", 0.2),
+        ("gail", "gail", 0.9),
+        ("airl_r1", "airl", 0.5),
+        ("dagger_long", "dagger", 1.0),
+    ]:
+        folder = write_run(root, "hopper", algo, 4, 0, [RANDOM["hopper"] + score * span])
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(config | {"learner": learner}))
+    stats = statistics_table(load_runs(PROFILE, root), reps=50)
+    poi = stats[(stats.statistic == "probability_of_improvement") & (stats.regime == "all")]
+    # AIRL's variant is one of today's challengers; DAgger's queries the expert, so it stays out.
+    assert set(zip(poi.algorithm, poi.versus, strict=True)) == {
+        ("gail", "bc"),
+        ("gail", "airl_r1"),
+        ("airl_r1", "bc"),
+    }
 
 
 def test_iqm_and_bootstrap_interval_with_spread(tmp_path):
@@ -423,6 +446,12 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
     assert main(["tables", *args, "--out", str(tmp_path / "by_path")]) == 0
     page = (tmp_path / "by_path" / "today" / "comparison.md").read_text()
     assert "| BC | GAIL | GAIL (PPO) | AIRL |" in page
+
+    # A learner of the same name in both would merge two learners' cells.
+    write_run(root, "hopper", "gail", 11, 0, [RANDOM["hopper"]], profile="today")
+    with pytest.raises(UserInputError, match="beside synthetic, and both run gail; give one"):
+        load_shown_runs("today", root, beside=PROFILE)
+    shutil.rmtree(root / "today" / "hopper" / "gail")
 
     # A record made from another dataset cannot stand beside today's.
     config = root / PROFILE / "hopper" / "gail" / "n4" / "s0" / "config.json"

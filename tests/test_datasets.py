@@ -105,10 +105,27 @@ def test_changed_data_is_refused(made, tmp_path):
 
 def test_corrupt_file_and_card_are_refused(made, tmp_path):
     datasets = copy_of(made, tmp_path)
-    (datasets / "cartpole" / "trajectories.npz").write_bytes(b"not a zip file")
+    card_path, data_path = (
+        datasets / "cartpole" / name for name in ("card.json", "trajectories.npz")
+    )
+    card = json.loads(card_path.read_text())
+    del card["subsampling"]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(UserInputError, match="card.json has no subsampling"):
+        load_dataset(CARTPOLE, datasets)
+    # Bytes damaged inside the compressed stream, the zip's directory intact
+    whole = bytearray(data_path.read_bytes())
+    whole[200:260] = bytes(60)
+    data_path.write_bytes(bytes(whole))
     with pytest.raises(UserInputError, match="not a readable dataset"):
         load_dataset(CARTPOLE, datasets)
-    (datasets / "cartpole" / "card.json").write_text("{")
+    data_path.write_bytes(b"not a zip file")
+    with pytest.raises(UserInputError, match="not a readable dataset"):
+        load_dataset(CARTPOLE, datasets)
+    card_path.write_text("[]")
+    with pytest.raises(UserInputError, match="not a dataset card"):
+        load_dataset(CARTPOLE, datasets)
+    card_path.write_text("{")
     with pytest.raises(UserInputError, match="not valid JSON"):
         load_dataset(CARTPOLE, datasets)
 

@@ -143,6 +143,10 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "misspelt.toml").write_text('besides = "standard"\n')
     with pytest.raises(UserInputError, match="'besides' is not a profile key"):
         load_profile("misspelt")
+    for text, expected in [("budget = 5\n", "budgets as"), ("grid = [1]\n", "the grid as")]:
+        (tmp_path / "shape.toml").write_text(text)
+        with pytest.raises(UserInputError, match=f"shape.toml: write {expected}"):
+            load_profile("shape")
     assert (
         main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2
     )
@@ -175,6 +179,9 @@ def test_unknown_algorithm_and_too_many_trajectories_get_one_line(tmp_path, caps
     assert "unknown algorithm 'nonesuch'" in capsys.readouterr().err
     assert main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "11", *out]) == 2
     assert "asked for 11 expert trajectories" in capsys.readouterr().err
+    big = ["--n-traj", "1", "--seed", "2001"]
+    assert main(["run", "--task", "cartpole", "--algo", "gail", *big, *out]) == 2
+    assert "seed 2001: a run's seed goes up to 2000" in capsys.readouterr().err
 
 
 def test_time_to_expert_reports_the_first_evaluation_past_the_threshold(

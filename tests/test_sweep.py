@@ -180,7 +180,8 @@ def test_a_dry_run_prints_the_plan_and_runs_nothing(tmp_path, throughput, monkey
     runs = tmp_path / "runs"
     assert main(["reproduce", "--profile", "smoke", "--dry-run", "--runs", str(runs)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split()[:2] == ["cartpole/bc/n1/s0", "pending"]
+    assert out[0] == "profile smoke: " + load_profile("smoke").description
+    assert out[2].split()[:2] == ["cartpole/bc/n1/s0", "pending"]
     assert out[-1].startswith("profile smoke: 6 runs, 6 to do: ")
     assert "CPU-hours, about" in out[-1] and not runs.exists()
 
@@ -190,6 +191,12 @@ def test_bad_input_stops_the_sweep_before_any_run(tmp_path, throughput, monkeypa
     argv = ["reproduce", "--profile", "smoke", "--runs", str(tmp_path / "runs")]
     assert main(argv) == 2
     assert "missing.json is missing; measure this machine with" in capsys.readouterr().err
+    for broken in ['{"tasks": {"hopper": {"loop_s_per_step": "fast"}}}', "<<<<<<< HEAD\n{"]:
+        cut = tmp_path / "cut.json"
+        cut.write_text(broken)
+        monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", cut)
+        assert main(argv) == 2
+        assert "cut.json is not a throughput file" in capsys.readouterr().err
     monkeypatch.setattr("benchmark.sweep.THROUGHPUT_FILE", throughput)
     assert main(argv + ["--datasets", str(tmp_path / "none")]) == 2
     assert "no dataset" in capsys.readouterr().err.lower()
@@ -214,7 +221,7 @@ def _records(runs: Path) -> dict[str, dict]:
 
 
 def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
-    tmp_path, throughput, monkeypatch
+    tmp_path, throughput, monkeypatch, capsys
 ):
     runs = tmp_path / "runs"
     broken = runs / "smoke/cartpole/fem/n1/s0/checkpoints/state.pt"
@@ -226,6 +233,12 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert len(result.done) == 5 and result.skipped == []
     assert (broken.parent.parent / "error.txt").exists()
     assert state(broken.parent.parent)[0] == "failed"
+    capsys.readouterr()
+    assert main(["status", "--profile", "smoke", "--runs", str(runs)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "profile smoke: " + profile.description and len(shown) == 2 + 6 + 1
+    assert shown[3].split()[:3] == ["cartpole/fem/n1/s0", "failed", "0%"]
+    assert shown[-1] == "profile smoke: 5 done, 0 started, 1 failed, 0 pending"
     reference = tmp_path / "reference"
     with pytest.raises(UserInputError, match="cartpole: 1 of 4 runs of profile smoke are not done"):
         adopt(profile, ["cartpole"], runs, reference)
@@ -282,6 +295,16 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     again = json.loads(rates.read_text())["tasks"]["cartpole"]
     assert again["records_loop_s_per_step"] == measured["cartpole"]["records_loop_s_per_step"]
     assert again["loop_s_per_step"] != RATES["loop_s_per_step"]
+
+    # A done run made from another dataset (or with settings the profile no longer gives) is not
+    # what the profile makes now: adopting it would mix two configs in the reference.
+    config = runs / "smoke/cartpole/gail/n1/s0/config.json"
+    made = config.read_text()
+    recorded = json.loads(made)["dataset_sha256"]
+    config.write_text(made.replace(recorded, "0" * 64))
+    with pytest.raises(UserInputError, match="cartpole: 1 done runs were made with another config"):
+        adopt(profile, ["cartpole"], runs, reference)
+    config.write_text(made)
 
     # The finished task becomes the reference's whole: its earlier records (here one of a size
     # no longer in the profile) go, the run folders' checkpoints never come.
@@ -383,7 +406,7 @@ def test_a_run_another_profile_did_with_the_same_config_is_copied_not_trained(tm
     assert sorted(spec.algo for spec in copies) == ["bc", "fem", "gail", "gtal"]
     text = format_plan(second, plan(second, throughput), runs, 2, {}, copies).splitlines()
     assert text[-1].startswith("profile smoke_again: 4 runs, 0 to do: 0 env steps")
-    assert all(line.split()[1] == "copies" for line in text[1:-1])
+    assert all(line.split()[1] == "copies" for line in text[2:-1])
 
     result = sweep(second, "local", 2, runs, throughput_file=throughput, show_progress=False)
     assert not result.done and not result.failed and len(result.skipped) == 4

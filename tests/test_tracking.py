@@ -130,6 +130,7 @@ def test_run_ids_are_deterministic_valid_and_distinct(monkeypatch):
     assert same.startswith("quick-hopper-gail-n4-s1-") and len(same) < 64
     others = [CONFIG | {key: value} for key, value in [("profile", "paper"), ("seed", 2)]]
     others += [CONFIG | {"task": "walker"}, CONFIG | {"profile": "my/profile:v1"}]
+    others += [CONFIG | {"dataset_sha256": "cd" * 32}]
     ids = {tracking.run_id(config) for config in others}
     assert len(ids) == len(others) and same not in ids
     assert not any(char in run_id for run_id in ids for char in ":;,#?/'")

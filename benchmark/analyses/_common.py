@@ -46,8 +46,13 @@ def add_runs_argument(parser: argparse.ArgumentParser, example: str) -> None:
 def named_records(args) -> Iterator[tuple[str, str, int, int, Path]]:
     """Each run named on the command line: task, algo, n_traj, seed and its done record."""
     for text in args.run_names:
-        task, algo, n_traj, seed = parse_run(text)
-        yield task, algo, n_traj, seed, done_record(args, task, algo, n_traj, seed)
+        yield named_record(args, text)
+
+
+def named_record(args, text: str) -> tuple[str, str, int, int, Path]:
+    """The run `text` names (task/algo/nN[/sS]): task, algo, n_traj, seed and its done record."""
+    task, algo, n_traj, seed = parse_run(text)
+    return task, algo, n_traj, seed, done_record(args, task, algo, n_traj, seed)
 
 
 def add_dataset_option(parser: argparse.ArgumentParser) -> None:
@@ -76,13 +81,17 @@ def run_dataset(args, folder: Path, task: Task) -> ExpertDataset:
     )
 
 
-def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:
-    """The folder of a done run of `args.profile`, a name or a .toml file as `run` takes (in
-    `args.runs`, else where the tables read)."""
+def records_folder(args) -> Path:
+    """The records folder of `args.profile` (a name, or a .toml file as `run` takes, which this
+    turns into its name): `args.runs`, else where the tables read."""
     if str(args.profile).endswith(".toml"):
         args.profile = load_profile(args.profile).name
-    runs = args.runs or store.records_for(args.profile)
-    folder = store.record_dir(runs, args.profile, task, algo, n_traj, seed)
+    return args.runs or store.records_for(args.profile)
+
+
+def done_record(args, task: str, algo: str, n_traj: int, seed: int = 0) -> Path:
+    """The folder of a done run of `args.profile` (`records_folder`)."""
+    folder = store.record_dir(records_folder(args), args.profile, task, algo, n_traj, seed)
     if store.state(folder)[0] != "done":
         raise UserInputError(
             f"no finished run at {store.shown(folder)}; run it with `python -m benchmark run "

@@ -54,9 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     _common.add_record_options(parser)
     _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
-    task_name, algo, n_traj, seed = _common.parse_run(args.run)
+    task_name, algo, n_traj, seed, folder = _common.named_record(args, args.run)
     task = get_task(task_name)
-    folder = _common.done_record(args, task_name, algo, n_traj, seed)
     policy = _common.load_policy(folder, task)
     dataset = _common.run_dataset(args, folder, task)
     expert = load_expert(task, path=dataset.expert_path())  # the one its demonstrations came from

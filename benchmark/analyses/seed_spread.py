@@ -6,7 +6,6 @@ another machine is another draw of the same method, so cells agree when they dif
 than the method's spread between seeds.
 """
 
-from benchmark import store
 from benchmark.analyses import _common
 from benchmark.records import load_runs
 
@@ -18,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
         "--cells", action="store_true", help="also each cell's values by seed, mean and std"
     )
     args = parser.parse_args(argv)
-    runs = load_runs(args.profile, args.runs or store.records_for(args.profile))
+    runs = load_runs(args.profile, _common.records_folder(args))
     cells = runs.groupby(["task", "algorithm", "n_traj"])["normalized_return"]
     spread = cells.std(ddof=1).dropna()
     if spread.empty:

@@ -30,9 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     _common.add_record_options(parser)
     _common.add_dataset_option(parser)
     args = parser.parse_args(argv)
-    task_name, algo, n_traj, seed = _common.parse_run(args.run)
+    task_name, algo, n_traj, seed, folder = _common.named_record(args, args.run)
     task = get_task(task_name)
-    folder = _common.done_record(args, task_name, algo, n_traj, seed)
     act = _common.load_policy(folder, task).actor(None)
     expert = _common.run_dataset(args, folder, task).expert_pairs(n_traj).obs
     with Sampler(task.env_id, num_envs=args.episodes, seed=10_000 + seed, num_threads=1) as envs:

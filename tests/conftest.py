@@ -24,3 +24,21 @@ os.environ["WANDB_MODE"] = "offline"
 def _seeded():
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture
+def iterations_run(monkeypatch):
+    """`watch(cls)`: the `iteration` of every `cls.iterate` call from then on, in order; what
+    tells a resumed run from one that started again (both end with the same record)."""
+
+    def watch(cls) -> list[int]:
+        ran, iterate = [], cls.iterate
+
+        def counted(self):
+            ran.append(self.iteration)
+            return iterate(self)
+
+        monkeypatch.setattr(cls, "iterate", counted)
+        return ran
+
+    return watch

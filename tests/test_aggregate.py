@@ -333,7 +333,6 @@ def test_build_tables_writes_files_and_costs(records, tmp_path):
     total = row("total", "all")
     assert total.seeds == 10 and total.env_steps == 9000 + 3000 + 3000
     assert total.cpu_s == total.wall_s == pytest.approx(3 * 30 + 3 * 2 + 30 + 2 + 2 + 30)
-    assert cost_table(load_runs(PROFILE, records), PROFILE).equals(tables["cost"])
 
 
 def test_figures_are_written(records, tmp_path):

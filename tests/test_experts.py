@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from algorithms.errors import UserInputError
-from algorithms.sac import SACConfig
+from algorithms.imitation import ImitationLoop
+from algorithms.sac import SACConfig, SACTrainer
 from benchmark.__main__ import main
 from benchmark.experts import (
     TRPOExpertConfig,
@@ -31,23 +32,27 @@ def assert_same_weights(a, b):
         torch.testing.assert_close(x, y, rtol=0, atol=0)
 
 
-def test_resumed_trpo_training_ends_with_the_same_expert(tmp_path):
+def test_resumed_trpo_training_ends_with_the_same_expert(tmp_path, iterations_run):
     task = get_task("cartpole")
     straight, _ = train_expert(task, TINY_TRPO, tmp_path / "straight")
     # Interrupted after the checkpoint at iteration 2, then started again with the full budget.
     train_expert(task, TRPOExpertConfig(**{**TINY_TRPO.__dict__, "iterations": 2}), tmp_path / "r")
+    ran = iterations_run(ImitationLoop)
     resumed, history = train_expert(task, TINY_TRPO, tmp_path / "r")
+    assert ran == [2, 3]
     assert_same_weights(straight, resumed)
     assert [h["iteration"] for h in history] == [1, 2, 3, 4]
 
 
-def test_resumed_sac_training_ends_with_the_same_expert(tmp_path):
+def test_resumed_sac_training_ends_with_the_same_expert(tmp_path, iterations_run):
     task = get_task("hopper")
     straight, _ = train_expert(task, TINY_SAC, tmp_path / "straight", seed=3)
     # The first sitting stops at the first episode end past 250 steps and checkpoints there.
     first = SACConfig(**{**TINY_SAC.__dict__, "total_steps": 250})
     train_expert(task, first, tmp_path / "r", seed=3)
+    ran = iterations_run(SACTrainer)  # its iteration counts env steps
     resumed, history = train_expert(task, TINY_SAC, tmp_path / "r", seed=3)
+    assert ran[0] >= 250
     assert_same_weights(straight, resumed)
     steps = [h["env_steps"] for h in history]
     assert steps == sorted(steps) and steps[-1] >= 500

@@ -111,7 +111,10 @@ def test_the_committed_paper_experts_walk_on_v5(task_name):
 
 def test_training_a_task_whose_expert_is_the_papers_refuses_to_replace_it(tmp_path, capsys):
     # `make experts` must never overwrite the authors' expert with the suite's own recipe.
-    assert main(["expert", "train", "--task", "hopper"]) == 2
+    # A copy of the committed card: were the guard broken, training would not touch the real one.
+    (tmp_path / "hopper").mkdir()
+    (tmp_path / "hopper" / "card.json").write_bytes((EXPERTS / "hopper" / "card.json").read_bytes())
+    assert main(["expert", "train", "--task", "hopper", "--experts", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "holds the paper's own expert of hopper" in err
     assert "--experts results/experts-suite" in err

@@ -60,7 +60,7 @@ def test_same_seed_same_record(tmp_path):
     assert _untimed(first) == _untimed(second)
 
 
-def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch):
+def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch, iterations_run):
     straight = run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "straight", checkpoint_every=1)
     iterate = ImitationLoop.iterate
 
@@ -73,7 +73,9 @@ def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "killed", checkpoint_every=1)
     monkeypatch.undo()
+    ran = iterations_run(ImitationLoop)
     resumed = run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "killed", checkpoint_every=1)
+    assert ran == [1]  # from the checkpoint of the first iteration, not from the start
     assert _untimed(resumed) == _untimed(straight)
 
 
@@ -114,10 +116,14 @@ def _budget(iterations: int) -> Profile:
     return Profile("tiny", "", {"classic": TINY.budgets["classic"] | {"iterations": iterations}})
 
 
-def test_a_finished_run_given_more_iterations_trains_on_to_the_longer_runs_record(tmp_path):
+def test_a_finished_run_given_more_iterations_trains_on_to_the_longer_runs_record(
+    tmp_path, iterations_run
+):
     longer = run(CARTPOLE, "gail", 1, 0, _budget(3), tmp_path / "straight", checkpoint_every=1)
     run(CARTPOLE, "gail", 1, 0, TINY, tmp_path / "grown", checkpoint_every=1)
+    ran = iterations_run(ImitationLoop)
     grown = run(CARTPOLE, "gail", 1, 0, _budget(3), tmp_path / "grown", checkpoint_every=1)
+    assert ran == [2]
     assert _untimed(grown) == _untimed(longer)
     folder = tmp_path / "grown" / "tiny" / "cartpole" / "gail" / "n1" / "s0"
     assert len(list(csv.DictReader((folder / "metrics.csv").open()))) == 3

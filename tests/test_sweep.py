@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -162,7 +163,7 @@ def test_ppo_learners_rates_come_from_their_own_records(tmp_path, throughput):
     assert (
         main(["reproduce", "--profile", str(profile), "--runs", str(runs), "--workers", "1"]) == 0
     )
-    main(["bench", "throughput", "--from-records", str(runs), "--out", str(throughput)])
+    assert main(["bench", "throughput", "--from-records", str(runs), "--out", str(throughput)]) == 0
     measured = json.loads(throughput.read_text())["tasks"]["cartpole"]
     for algo in ("gail_ppo", "airl"):
         evals = [json.loads(e.read_text()) for e in runs.glob(f"*/cartpole/{algo}/n1/s*/eval.json")]
@@ -255,7 +256,7 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     # (CartPole's FEM, GTAL and GAIL; Hopper's GAIL), never BC's.
     rates = tmp_path / "rates.json"
     rates.write_text(throughput.read_text())
-    main(["bench", "throughput", "--from-records", str(runs), "--out", str(rates)])
+    assert main(["bench", "throughput", "--from-records", str(runs), "--out", str(rates)]) == 0
     measured = json.loads(rates.read_text())["tasks"]
     loop_records = {
         task: [json.loads(e.read_text()) for e in runs.glob(f"smoke/{task}/[fg]*/n*/s*/eval.json")]
@@ -276,7 +277,10 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     (hopper_eval,) = newer.glob("smoke/hopper/[fg]*/n*/s*/eval.json")
     slower = json.loads(hopper_eval.read_text())
     hopper_eval.write_text(json.dumps(slower | {"cpu_s": 2 * slower["cpu_s"]}))
-    main(["bench", "throughput", "--from-records", str(newer), str(runs), "--out", str(rates)])
+    assert (
+        main(["bench", "throughput", "--from-records", str(newer), str(runs), "--out", str(rates)])
+        == 0
+    )
     both = json.loads(rates.read_text())["tasks"]
     assert both["hopper"]["records_loop_s_per_step"] == pytest.approx(
         2 * measured["hopper"]["records_loop_s_per_step"], rel=1e-3
@@ -291,7 +295,7 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     )
     assert after[cartpole_gail].cpu_s == pytest.approx(before[cartpole_gail].cpu_s - saved)
     # A plain measurement afterwards keeps the records' figures beside its own.
-    main(["bench", "throughput", "--task", "cartpole", "--out", str(rates)])
+    assert main(["bench", "throughput", "--task", "cartpole", "--out", str(rates)]) == 0
     again = json.loads(rates.read_text())["tasks"]["cartpole"]
     assert again["records_loop_s_per_step"] == measured["cartpole"]["records_loop_s_per_step"]
     assert again["loop_s_per_step"] != RATES["loop_s_per_step"]
@@ -366,31 +370,58 @@ def test_inputs_check_grows_runs_given_more_iterations_and_refuses_others(tmp_pa
         check_inputs(classic(2), runs_dir=runs)
 
 
-def test_runs_whose_worker_died_are_failed_with_the_cause(tmp_path, throughput, monkeypatch):
-    class BrokenPool:
-        """Every run's worker dies before it writes anything, as in a broken process pool."""
+def _processes() -> list[tuple[int, str, int, int, bytes]]:
+    """(pid, state, parent, process group, command line) of every process, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # it ended while we read it
+        found.append((int(stat.parent.name), fields[0], int(fields[1]), int(fields[2]), command))
+    return found
 
-        def __init__(self, workers):
-            pass
 
-        def submit(self, spec, *args):
-            return spec
+def _pool_workers() -> list[int]:
+    """This process's children started by multiprocessing's spawn: the process pool's workers."""
+    return [p[0] for p in _processes() if p[2] == os.getpid() and b"spawn_main" in p[4]]
 
-        def finished(self, handles):
-            return [(spec, "a worker process died (killed, or out of memory)") for spec in handles]
 
-        def close(self):
-            pass
-
-    monkeypatch.setattr("benchmark.sweep._LocalPool", BrokenPool)
+def test_a_run_whose_worker_is_killed_fails_with_the_cause_and_resumes(tmp_path, throughput):
+    profile = load_profile(
+        str(
+            _write_profile(
+                tmp_path,
+                "died",
+                "[budget.classic]\niterations = 25\npairs_per_iteration = 1_000\n"
+                '[[grid]]\ntasks = ["cartpole"]\nalgorithms = ["gail"]\nsizes = "smallest"\n'
+                "seeds = 1\n",
+            )
+        )
+    )
     runs = tmp_path / "runs"
-    profile = load_profile("smoke").only(["cartpole"], ["bc", "gail"])
-    result = sweep(profile, "local", 2, runs, throughput_file=throughput, show_progress=False)
-    assert len(result.failed) == 2
-    for spec in result.failed:
-        folder = runs / "smoke" / spec.task / spec.algo / f"n{spec.n_traj}" / f"s{spec.seed}"
-        assert state(folder)[0] == "failed"
-        assert "worker process died" in (folder / "error.txt").read_text()
+    folder = runs / "died/cartpole/gail/n1/s0"
+    killed = []
+
+    def kill_the_worker_mid_run():
+        while state(folder)[1] == 0 and state(folder)[0] != "done":
+            time.sleep(0.02)
+        killed.extend(_pool_workers())
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_worker_mid_run, daemon=True)
+    killer.start()
+    result = sweep(profile, "local", 1, runs, throughput_file=throughput, show_progress=False)
+    killer.join()
+    assert len(killed) == 1, "the run ended before its worker could be killed"
+    assert list(result.failed) == [RunSpec("cartpole", "gail", 1, 0)] and not result.done
+    assert state(folder)[0] == "failed"
+    assert "worker process died" in (folder / "error.txt").read_text()
+
+    again = sweep(profile, "local", 1, runs, throughput_file=throughput, show_progress=False)
+    assert again.done == [RunSpec("cartpole", "gail", 1, 0)] and state(folder)[0] == "done"
 
 
 def test_a_run_another_profile_did_with_the_same_config_is_copied_not_trained(tmp_path, throughput):
@@ -406,7 +437,7 @@ def test_a_run_another_profile_did_with_the_same_config_is_copied_not_trained(tm
     assert sorted(spec.algo for spec in copies) == ["bc", "fem", "gail", "gtal"]
     text = format_plan(second, plan(second, throughput), runs, 2, {}, copies).splitlines()
     assert text[-1].startswith("profile smoke_again: 4 runs, 0 to do: 0 env steps")
-    assert all(line.split()[1] == "copies" for line in text[2:-1])
+    assert len(text[2:-1]) == 4 and all(line.split()[1] == "copies" for line in text[2:-1])
 
     result = sweep(second, "local", 2, runs, throughput_file=throughput, show_progress=False)
     assert not result.done and not result.failed and len(result.skipped) == 4
@@ -439,7 +470,7 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_records(tmp_path):
         '[[grid]]\ntasks = ["cartpole"]\nalgorithms = ["gail"]\nsizes = "smallest"\nseeds = 2\n',
     )
     argv = [sys.executable, "-m", "benchmark", "reproduce", "--profile", str(profile)]
-    env = os.environ | {"WANDB_MODE": "disabled"}
+    env = os.environ | {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path)}
 
     def start(runs: Path):
         return subprocess.Popen(
@@ -456,7 +487,15 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_records(tmp_path):
     os.kill(sweep_process.pid, signal.SIGKILL)  # the driver only: its workers must die with it
     sweep_process.wait()
     assert not (killed / "killed/cartpole/gail/n1/s0/eval.json").exists()
-    time.sleep(1)
+    group = sweep_process.pid  # start_new_session: the driver leads its own process group
+
+    def orphans() -> list[int]:
+        return [p[0] for p in _processes() if p[3] == group and p[1] != "Z"]
+
+    deadline = time.monotonic() + 60
+    while orphans() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not orphans(), "the killed sweep's workers outlived it"
     assert start(killed).wait() == 0
 
     uninterrupted = tmp_path / "uninterrupted_runs"

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -134,6 +135,7 @@ def _add_dataset_commands(commands) -> None:
     export.add_argument(
         "--id", required=True, help="Minari dataset id, e.g. gailbench/hopper/expert-v0"
     )
+    _folder(export, "--datasets", RESULTS / "datasets", "datasets folder")
     export.set_defaults(func=_dataset_export_minari)
     imp = dataset_cmds.add_parser(
         "import-minari", help="use a local Minari dataset as a task's expert dataset"
@@ -425,7 +427,7 @@ def _dataset_export_minari(args) -> None:
     from benchmark.minari_io import export_to_minari
     from benchmark.tasks import get_task
 
-    exported = export_to_minari(load_dataset(get_task(args.task)), args.id)
+    exported = export_to_minari(load_dataset(get_task(args.task), args.datasets), args.id)
     print(json.dumps({"id": args.id, "episodes": exported.total_episodes}))
 
 
@@ -689,6 +691,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UserInputError, TrainingDiverged) as err:  # a diverged run: its settings or data
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # our output went to a reader that stopped early (`| head`)
+        # Python would report the pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:  # a folder that cannot be made or written, a file that cannot be read
         where = store.shown(Path(err.filename)) if err.filename else "a file"
         print(

@@ -1,5 +1,9 @@
 """Every unusable argument or path gets one line naming it, exit code 2, no traceback."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from benchmark.__main__ import main
@@ -35,3 +39,33 @@ def test_bad_input_is_one_line(argv, names, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and names in err[0], err
+
+
+def test_tasks_lists_every_task_with_its_environment(capsys):
+    from benchmark.tasks import TASKS
+
+    assert main(["tasks"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[:2] for line in lines] == [[t.name, t.env_id] for t in TASKS.values()]
+
+
+def test_learners_prints_a_learners_settings_and_which_the_budget_sets(capsys):
+    assert main(["learners", "--algo", "gail"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("gail (GAIL, ")
+    assert "  loop.iterations = 500  (set by the profile's budget: iterations)" in lines
+    assert all(line.startswith("  ") for line in lines[1:])
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    # As `python -m benchmark tasks | head -1` once the reader has gone: no error line about a path.
+    read, write = os.pipe()
+    os.close(read)
+    ended = subprocess.run(
+        [sys.executable, "-m", "benchmark", "tasks"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(write)
+    assert ended.returncode == 1 and ended.stderr == ""

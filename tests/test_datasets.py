@@ -250,6 +250,19 @@ def test_minari_round_trip_keeps_every_array(made, tmp_path, monkeypatch):
         import_from_minari("gailbench/cartpole/missing-v0", CARTPOLE, tmp_path / "x")
 
 
+def test_the_minari_commands_round_trip_a_committed_dataset(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    minari_id = ["--id", "gailbench/cartpole/expert-v0"]
+    assert main(["dataset", "export-minari", "--task", "cartpole", *minari_id]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["episodes"] == 10
+    imported = ["--datasets", str(tmp_path / "imported")]
+    assert main(["dataset", "import-minari", "--task", "cartpole", *minari_id, *imported]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    committed = load_dataset(CARTPOLE).card
+    assert summary["num_pairs"] == committed["num_pairs"]
+    assert load_dataset(CARTPOLE, tmp_path / "imported").card["sha256"] == committed["sha256"]
+
+
 # Issue 3's targets for the expert score (the mean return of the dataset's trajectories).
 TARGETS = {
     "cartpole": 475,

@@ -85,3 +85,22 @@ def test_distilled_expert_round_trip(tmp_path, rounds):
     assert (out_dir / "teacher" / "expert.pt").stat().st_mtime_ns == teacher_written
     for x, y in zip(policy.state_dict().values(), again.state_dict().values(), strict=True):
         torch.testing.assert_close(x, y, rtol=0, atol=0)
+
+
+def test_fine_tuning_moves_the_mean_and_keeps_the_log_std(tmp_path):
+    task = get_task("reacher")
+    teacher = TRPOExpertConfig(iterations=1, pairs_per_iteration=200, num_envs=4)
+    few = DistillConfig(log_std=(-1.2, -0.8), rounds=1, steps_per_round=200, num_envs=4)
+    distilled = DistilledExpertConfig(teacher=teacher, distill=few)
+    tuned = DistilledExpertConfig(
+        teacher=teacher, distill=few, finetune_iterations=2, finetune_pairs=500
+    )
+    before, history = train_expert(task, distilled, tmp_path / "distilled")
+    after, tuned_history = train_expert(task, tuned, tmp_path / "tuned")
+    assert (tmp_path / "tuned" / "finetune.pt").exists()
+    torch.testing.assert_close(after.log_std, before.log_std, rtol=0, atol=0)
+    assert not torch.equal(after.net[0].weight, before.net[0].weight)
+    # The fine-tuning's rows follow the distillation's, their steps counted on from its last.
+    steps = [row["env_steps"] for row in tuned_history]
+    assert steps[: len(history)] == [row["env_steps"] for row in history]
+    assert len(steps) == len(history) + 2 and steps[-1] > steps[-2] > steps[-3]

@@ -1,16 +1,20 @@
 import json
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
 from algorithms.errors import UserInputError
-from algorithms.imitation import ImitationLoop
+from algorithms.imitation import EnvironmentReward, ImitationLoop
 from algorithms.sac import SACConfig, SACTrainer
 from benchmark.__main__ import main
 from benchmark.experts import (
     TRPOExpertConfig,
+    cartpole_centred,
     evaluate,
     load_expert,
+    mountaincar_speed,
     save_expert,
     train_expert,
 )
@@ -121,3 +125,14 @@ def test_missing_expert_is_one_clear_error(tmp_path, capsys):
     assert main(["expert", "evaluate", "--task", "ant", "--experts", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no expert for ant") and "expert train --task ant" in err
+
+
+def test_the_training_bonuses_pay_what_their_docstrings_say():
+    cart_at = np.array([[0.0, 1, 1, 1], [2.4, 0, 0, 0], [-1.2, 0, 0, 0]])
+    np.testing.assert_allclose(cartpole_centred(cart_at), [0.0, -1.0, -0.5])
+    np.testing.assert_allclose(
+        mountaincar_speed(np.array([[-0.5, 0.07], [0.3, -0.02]])), [0.7, 0.2]
+    )
+    batch = SimpleNamespace(rewards=np.ones(3), obs=cart_at)
+    np.testing.assert_allclose(EnvironmentReward(cartpole_centred).reward(batch), [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(EnvironmentReward().reward(batch), [1.0, 1.0, 1.0])

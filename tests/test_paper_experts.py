@@ -77,6 +77,25 @@ def test_leaky_relu_experts_use_the_authors_slope(tmp_path):
     np.testing.assert_allclose(expert.actor(None)(obs), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_an_imported_file_is_a_suite_expert_that_acts_as_read(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "hopper.h5"
+    write_authors_file(path, 11, 3, [50], "lrelu", SOURCES["hopper"][1], rng)
+    argv = ["expert", "import-2016", "--task", "hopper", "--h5", str(path)]
+    assert main([*argv, "--experts", str(tmp_path / "experts")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    card = json.loads((tmp_path / "experts" / "hopper" / "card.json").read_text())
+    assert summary["algorithm"] == card["algorithm"] == "paper-2016"
+    assert (
+        card["policy"]["log_std"] == [-1.5] * 3 and card["source"]["file"] == SOURCES["hopper"][0]
+    )
+    assert summary["deterministic_mean_return"] == card["deterministic"]["mean_return"]
+    read, _ = read_h5(get_task("hopper"), path)
+    imported = load_expert(get_task("hopper"), tmp_path / "experts")
+    obs = rng.normal(size=(5, 11))
+    np.testing.assert_array_equal(imported.actor(None)(obs), read.actor(None)(obs))
+
+
 def test_another_tasks_file_or_no_file_is_one_clear_error(tmp_path, capsys):
     rng = np.random.default_rng(2)
     path = tmp_path / "hopper.h5"

@@ -279,3 +279,17 @@ def test_a_profile_learns_from_the_datasets_it_names(tmp_path, monkeypatch, caps
     (tmp_path / "nowhere.toml").write_text('datasets = "results/no-such-folder"\n')
     with pytest.raises(UserInputError, match="'results/no-such-folder' is not a folder"):
         load_profile("nowhere")
+
+
+def test_bench_rollout_times_the_simulator_the_sampler_and_gymnasium(capsys):
+    argv = ["bench", "rollout", "--task", "hopper", "--num-envs", "2", "--steps", "400"]
+    assert main([*argv, "--rounds", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["task"] == "Hopper-v5" and result["rounds"] == 1
+    rates = ("raw_steps_per_s_per_core", "sampler_steps_per_s", "gymnasium_steps_per_s")
+    assert all(result[name] > 0 for name in rates)
+    assert result["fraction_of_limit"] == pytest.approx(
+        result["sampler_steps_per_s"] / (result["cores"] * result["raw_steps_per_s_per_core"]),
+        rel=0.01,
+    )
+    assert main(["bench", "rollout", "--task", "cartpole"]) == 2

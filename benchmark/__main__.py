@@ -479,7 +479,7 @@ def _reproduce(args) -> None:
     for spec, error in result.failed.items():
         print(f"  failed: {spec.label}: {error}", file=sys.stderr)
     if result.done or result.skipped:
-        _report(profile.name, runs, profile.beside)
+        _report(profile, runs)
         _reproduction_report(profile.name, runs)
     if result.failed:
         raise UserInputError(
@@ -488,16 +488,18 @@ def _reproduce(args) -> None:
         )
 
 
-def _report(profile: str, runs, beside: str) -> None:
+def _report(profile, runs) -> None:
     """Tables and figures from the records there are, logged to the profile's W&B summary run."""
     from benchmark.plots import build_figures
     from benchmark.report import build_tables
     from benchmark.tracking import folder_for, log_profile_summary
 
-    tables = build_tables(profile, runs, runs.parent / "tables", beside=beside)
-    figures = build_figures(profile, runs, runs.parent / "figures", beside)
+    tables = build_tables(
+        profile.name, runs, runs.parent / "tables", beside=profile.beside, targets=profile.targets
+    )
+    figures = build_figures(profile.name, runs, runs.parent / "figures", profile.beside)
     pictures = [f for f in figures if f.suffix == ".png"]
-    log_profile_summary(profile, tables, pictures, folder_for(runs))
+    log_profile_summary(profile.name, tables, pictures, folder_for(runs))
     print(
         f"tables in {store.shown(runs.parent / 'tables' / profile)}, "
         f"figures in {store.shown(runs.parent / 'figures' / profile)}"
@@ -615,39 +617,41 @@ def _rates_from_records(data: dict, runs_dirs: list[Path], out: Path) -> None:
     store.write_json(out, data)
 
 
-def _records_for(args) -> tuple[str, str, Path]:
-    """The profile's name (a profile given by path has its file's name; records of a profile
-    whose file is gone are still found by name), the profile shown beside it, and the records to
-    read: --runs, else the user's own where they hold the profile's runs, else the suite's
-    reference records."""
-    from benchmark.profiles import known_profiles, load_profile
+def _records_for(args):
+    """The profile (a profile given by path has its file's name; records of a profile whose file
+    is gone are still found by name, as a profile with nothing beside it and no targets), and the
+    records to read: --runs, else the user's own where they hold the profile's runs, else the
+    suite's reference records."""
+    from benchmark.profiles import Profile, known_profiles, load_profile
 
-    name, beside = args.profile, ""
+    name = args.profile
     if name.endswith(".toml") or name in known_profiles():
         profile = load_profile(name)
-        name, beside = profile.name, profile.beside
-    return name, beside, args.runs or store.records_for(name)
+    else:
+        profile = Profile(name, "", {})
+    return profile, args.runs or store.records_for(profile.name)
 
 
 def _tables(args) -> None:
     from benchmark.report import build_tables
 
-    name, beside, runs = _records_for(args)
+    profile, runs = _records_for(args)
     out = args.out or runs.parent / "tables"
-    for table in build_tables(name, runs, out, beside=beside).values():
+    tables = build_tables(profile.name, runs, out, beside=profile.beside, targets=profile.targets)
+    for table in tables.values():
         for path in table.attrs["paths"]:
             print(store.shown(path))
-    print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
+    print(f"from the records in {store.shown(runs / profile.name)}", file=sys.stderr)
 
 
 def _figures(args) -> None:
     from benchmark.plots import build_figures
 
-    name, beside, runs = _records_for(args)
+    profile, runs = _records_for(args)
     out = args.out or runs.parent / "figures"
-    for path in build_figures(name, runs, out, beside):
+    for path in build_figures(profile.name, runs, out, profile.beside):
         print(store.shown(path))
-    print(f"from the records in {store.shown(runs / name)}", file=sys.stderr)
+    print(f"from the records in {store.shown(runs / profile.name)}", file=sys.stderr)
 
 
 def _bench_rollout(args) -> None:

@@ -24,6 +24,12 @@ algorithms, every dataset size, and the paper's runs per cell as seeds. `sizes` 
 trajectory counts or one of "all", "smallest", "largest", "extremes" (smallest and largest);
 `seeds` is a count (seeds 0 .. count-1) or "paper". A profile with neither table is the paper's
 protocol exactly.
+
+Targets: `[[target]]` blocks state what the profile's results should reach, judged cell by cell in
+its tables (`targets.md`): a `name`, the cells as a grid block gives them (`tasks`, `algorithms`,
+`sizes`; no seeds: a cell is judged by the mean over its seeds), and one bound on the cell's
+normalised return: `at_least = 0.9`, or `within_paper = 0.1` (at least the paper's value minus
+0.1).
 """
 
 import tomllib
@@ -39,6 +45,8 @@ from benchmark.tasks import PAPER_TASKS, TASKS, Task
 PROTOCOLS_DIR = Path(__file__).parent / "protocols"
 PAPER_ALGOS = tuple(name for name, learner in LEARNERS.items() if learner.group == "paper")
 SIZE_CHOICES = ("all", "smallest", "largest", "extremes")
+GRID_KEYS = ("tasks", "algorithms", "sizes", "seeds")
+TARGET_BOUNDS = ("at_least", "within_paper")
 
 
 @dataclass(frozen=True, order=True)
@@ -80,6 +88,8 @@ class Profile:
     """A profile whose records this one's tables and figures show too, on this one's tasks."""
     datasets: str = ""
     """The datasets folder its runs learn from, relative to the repository ("": the default)."""
+    targets: tuple[dict, ...] = ()
+    """`[[target]]` blocks, checked by `load_profile`: what its tables judge each cell against."""
 
     @property
     def datasets_dir(self) -> Path:
@@ -160,6 +170,16 @@ class Profile:
         return sorted(specs, key=lambda r: (order[r.task], algos.index(r.algo), r.n_traj, r.seed))
 
 
+def target_cells(target: dict) -> list[tuple[str, int, str]]:
+    """The (task, dataset size, algorithm) cells a `[[target]]` block names, in grid order."""
+    return [
+        (task.name, n, algo)
+        for task in (TASKS[name] for name in target.get("tasks", PAPER_TASKS))
+        for algo in target.get("algorithms", PAPER_ALGOS)
+        for n in _sizes(task, target.get("sizes", "all"))
+    ]
+
+
 def _sizes(task: Task, sizes) -> tuple[int, ...]:
     if isinstance(sizes, list):
         return tuple(sizes)
@@ -175,7 +195,9 @@ def known_profiles() -> list[str]:
     return sorted(p.stem for p in PROTOCOLS_DIR.glob("*.toml"))
 
 
-TOP_LEVEL_KEYS = {"name", "description", "budget", "grid", "learners", "beside", "datasets"}
+TOP_LEVEL_KEYS = {
+    "name", "description", "budget", "grid", "learners", "beside", "datasets", "target"
+}  # fmt: skip
 
 
 def load_profile(name: str) -> Profile:
@@ -243,6 +265,9 @@ def load_profile(name: str) -> Profile:
         beside=beside,
         datasets=datasets,
     )
+    targets = data.get("target", [])
+    _check_targets(path, targets, profile.algorithms)
+    profile = replace(profile, targets=tuple(targets))
     for block in grid:
         _check_grid_block(path, block, profile.algorithms)
     for spec in profile.runs():  # every setting, checked against every task it will run on
@@ -279,13 +304,36 @@ def _checked_learners(path: Path, learners) -> dict[str, dict]:
     return learners
 
 
+def _check_targets(path: Path, targets, algorithms: tuple[str, ...]) -> None:
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise UserInputError(f"{path}: write targets as [[target]] blocks; fix the file")
+    for target in targets:
+        where = f"{path}: target {target.get('name', '(unnamed)')!r}"
+        bounds = [key for key in TARGET_BOUNDS if key in target]
+        unknown = set(target) - {"name", "tasks", "algorithms", "sizes", *TARGET_BOUNDS}
+        if unknown:
+            raise UserInputError(
+                f"{where}: {sorted(unknown)[0]!r} is not one of name, tasks, algorithms, sizes, "
+                f"{', '.join(TARGET_BOUNDS)}; fix the file"
+            )
+        if not isinstance(target.get("name"), str) or len(bounds) != 1:
+            raise UserInputError(
+                f"{where}: a target needs a name and exactly one of {', '.join(TARGET_BOUNDS)}; "
+                "fix the file"
+            )
+        bound = target[bounds[0]]
+        if not isinstance(bound, int | float) or isinstance(bound, bool):
+            raise UserInputError(f"{where}: {bounds[0]} = {bound!r}; expected a number")
+        _check_grid_block(path, {k: v for k, v in target.items() if k in GRID_KEYS}, algorithms)
+
+
 def _check_grid_block(path: Path, block: dict, algorithms: tuple[str, ...]) -> None:
     def bad(key, expected):
         raise UserInputError(
             f"{path}: grid {key} = {block[key]!r}; expected {expected}; fix the file"
         )
 
-    unknown = set(block) - {"tasks", "algorithms", "sizes", "seeds"}
+    unknown = set(block) - set(GRID_KEYS)
     if unknown:
         raise UserInputError(
             f"{path}: grid key {sorted(unknown)[0]!r} is not one of tasks, algorithms, sizes, "

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import store
+from benchmark.profiles import target_cells
 from benchmark.records import (
     RUNS_DIR,
     algorithm_labels,
@@ -351,6 +352,96 @@ def _cost_markdown(cost: pd.DataFrame, profile: str, labels: dict[str, str]) -> 
 DOCS_DIR = store.REPO / "docs"
 
 
+# --------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------
+
+TARGET_COLUMNS = [
+    "target", "task", "n_traj", "algorithm", "seeds", "normalized_return", "needs", "verdict"
+]  # fmt: skip
+
+
+def targets_table(comparison: pd.DataFrame, targets: tuple[dict, ...]) -> pd.DataFrame:
+    """One row per cell of each of a profile's `[[target]]` blocks: the cell's normalised return
+    (the mean over its seeds, from the comparison), what the target needs of it, and the verdict:
+    met, not met, not run (no finished record), or no paper value (for `within_paper`)."""
+    cells = comparison.set_index(["task", "n_traj", "algorithm"])
+    rows = []
+    for target in targets:
+        for key in target_cells(target):
+            cell = cells.loc[key] if key in cells.index else None
+            if "at_least" in target:
+                needs = float(target["at_least"])
+            elif cell is not None:
+                needs = cell["paper_normalized_return"] - target["within_paper"]
+            else:
+                needs = float("nan")
+            value = float("nan") if cell is None else float(cell["normalized_return"])
+            if cell is None:
+                verdict = "not run"
+            elif pd.isna(needs):
+                verdict = "no paper value"
+            else:
+                verdict = "met" if value >= needs else "not met"
+            rows.append(
+                {
+                    "target": target["name"],
+                    "task": key[0],
+                    "n_traj": key[1],
+                    "algorithm": key[2],
+                    "seeds": 0 if cell is None else int(cell["seeds"]),
+                    "normalized_return": value,
+                    "needs": needs,
+                    "verdict": verdict,
+                }
+            )
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+def _bound(target: dict) -> str:
+    if "at_least" in target:
+        return f"at least {target['at_least']:.2f}"
+    return f"at least the paper's value minus {target['within_paper']:.2f}"
+
+
+def _targets_markdown(
+    table: pd.DataFrame, targets: tuple[dict, ...], profile: str, labels: dict[str, str]
+) -> str:
+    parts = [
+        f"# Quality targets: profile `{profile}`\n\n"
+        "The profile's `[[target]]` blocks, judged on each cell's normalised return (expert 1, "
+        "random 0; the mean over the cell's seeds, as in `comparison.md`; three digits here, "
+        "so that a verdict never hangs on a rounded figure).\n"
+    ]
+    for target in targets:
+        rows = table[table["target"] == target["name"]]
+        verdicts = rows["verdict"].value_counts()
+        unjudged = "".join(
+            f", {verdicts[v]} {v}" for v in ("not run", "no paper value") if verdicts.get(v)
+        )
+        parts.append(
+            f"\n## {target['name']}: met in {verdicts.get('met', 0)} of {len(rows)} cells"
+            f"{unjudged}\n\nEach cell {_bound(target)}.\n\n"
+            + markdown_table(
+                ["Task", "Dataset size", "Algorithm", "Seeds", "Normalised", "Needs", "Verdict"],
+                [
+                    [
+                        r.task,
+                        str(r.n_traj),
+                        labels.get(r.algorithm, r.algorithm),
+                        str(r.seeds),
+                        _fmt(r.normalized_return, 3),
+                        _fmt(r.needs, 3),
+                        r.verdict,
+                    ]
+                    for r in rows.itertuples()
+                ],
+                right={1, 3, 4, 5},
+            )
+        )
+    return "".join(parts)
+
+
 def _write(out: Path, name: str, renderers: dict[str, Callable[[], str]]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -367,11 +458,13 @@ def build_tables(
     out_dir: Path = TABLES_DIR,
     reps: int = BOOTSTRAP_REPS,
     beside: str = "",
+    targets: tuple[dict, ...] = (),
 ) -> dict[str, pd.DataFrame]:
     """Read the finished runs of `profile` (and those of the profile `beside` it) and write
-    `<out_dir>/<profile>/`: comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}. Returns
-    the tables by name (`comparison`, `statistics`, `cost`); each table's `attrs["paths"]` lists
-    the files written from it."""
+    `<out_dir>/<profile>/`: comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}, and
+    targets.{csv,md} where the profile has `targets`. Returns the tables by name (`comparison`,
+    `statistics`, `cost`, and `targets` where written); each table's `attrs["paths"]` lists the
+    files written from it."""
     runs = load_shown_runs(profile, Path(runs_dir), beside)
     labels = algorithm_labels(runs)
     reference = load_reference()
@@ -404,10 +497,24 @@ def build_tables(
             "md": lambda: _cost_markdown(cost, profile, labels),
         },
     )
+    tables = {"comparison": comparison, "statistics": statistics, "cost": cost}
+    (out / "targets.md").unlink(missing_ok=True)  # from targets the profile no longer has
+    (out / "targets.csv").unlink(missing_ok=True)
+    if targets:
+        judged = targets_table(comparison, targets)
+        judged.attrs["paths"] = _write(
+            out,
+            "targets",
+            {
+                "csv": lambda: judged.to_csv(index=False),
+                "md": lambda: _targets_markdown(judged, targets, profile, labels),
+            },
+        )
+        tables["targets"] = judged
     page = out / "results.md"
     store.write_text(page, results_page(profile, runs, out))
     cost.attrs["paths"].append(page)
-    return {"comparison": comparison, "statistics": statistics, "cost": cost}
+    return tables
 
 
 def _demoted(text: str) -> str:
@@ -442,6 +549,7 @@ def results_page(profile: str, runs: pd.DataFrame, out: Path) -> str:
         f"{len(runs)} runs; generated by `make tables PROFILE={profile}` from the records "
         f"(never edit by hand).\n\n![Figure 1](../../figures/{profile}/figure1.png)\n",
         section("comparison"),
+        *([section("targets")] if (out / "targets.md").exists() else []),
         section("statistics"),
         section("cost"),
     ]

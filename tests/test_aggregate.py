@@ -460,3 +460,45 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
     (protocols / "later.toml").write_text(f'beside = "nonesuch"\n{today}')
     with pytest.raises(UserInputError, match="beside = 'nonesuch' is not another profile"):
         profiles.load_profile("later")
+
+
+def test_targets_judge_each_cell_and_say_which_could_not_be(records, tmp_path):
+    targets = (
+        {
+            "name": "GAIL at the expert",
+            "tasks": ["cartpole", "hopper"],
+            "algorithms": ["gail"],
+            "sizes": "extremes",
+            "at_least": 0.9,
+        },
+        {
+            "name": "near the paper",
+            "tasks": ["hopper", "reacher"],
+            "algorithms": ["bc", "fem"],
+            "sizes": [4],
+            "within_paper": 0.1,
+        },
+    )
+    tables = build_tables(PROFILE, records, tmp_path, reps=20, targets=targets)
+    judged = tables["targets"].set_index(["task", "n_traj", "algorithm"])
+    cartpole = judged.loc[("cartpole", 1, "gail")]
+    assert cartpole.normalized_return == pytest.approx((300 - 20) / 480)  # seeds 150, 300, 450
+    assert (cartpole.seeds, cartpole.needs, cartpole.verdict) == (3, 0.9, "not met")
+    assert judged.loc[("hopper", 4, "gail"), "verdict"] == "met"  # (3500 - 10) / 3490 = 1
+    assert judged.loc[("hopper", 25, "gail"), "verdict"] == "not run"
+    # Hopper's BC with 4: (600 - 10) / 3490 = 0.17 against the paper's 0.01 with our random score
+    paper = tables["comparison"].set_index(["task", "n_traj", "algorithm"])
+    hopper_bc = judged.loc[("hopper", 4, "bc")]
+    assert hopper_bc.needs == pytest.approx(
+        paper.loc[("hopper", 4, "bc"), "paper_normalized_return"] - 0.1
+    )
+    assert hopper_bc.normalized_return == pytest.approx(590 / 3490) and hopper_bc.verdict == "met"
+    assert judged.loc[("reacher", 4, "fem"), "verdict"] == "no paper value"  # the paper ran none
+    page = (tmp_path / PROFILE / "targets.md").read_text()
+    assert "## GAIL at the expert: met in 1 of 4 cells, 2 not run\n" in page
+    assert "## near the paper: met in 1 of 4 cells, 2 not run, 1 no paper value\n" in page
+    assert "| cartpole | 1 | GAIL | 3 | 0.583 | 0.900 | not met |" in page
+    assert "## Quality targets" in (tmp_path / PROFILE / "results.md").read_text()
+    # Tables made again without targets leave none behind.
+    assert "targets" not in build_tables(PROFILE, records, tmp_path, reps=20)
+    assert not (tmp_path / PROFILE / "targets.md").exists()

@@ -136,6 +136,7 @@ def test_a_finished_run_given_more_iterations_trains_on_to_the_longer_runs_recor
 def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     assert load_profile("paper").budget(CARTPOLE).iterations == CARTPOLE.iterations
     assert load_profile("quick").budget(get_task("hopper")).pairs_per_iteration == 20_000
+    assert load_profile("standard").targets[0]["at_least"] == 0.9
     monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
     (tmp_path / "broken.toml").write_text("[budget.classic\n")
     with pytest.raises(UserInputError, match="broken.toml is not valid TOML"):
@@ -153,6 +154,18 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
         (tmp_path / "shape.toml").write_text(text)
         with pytest.raises(UserInputError, match=f"shape.toml: write {expected}"):
             load_profile("shape")
+    for text, expected in [
+        ("target = 1\n", "write targets as \\[\\[target\\]\\] blocks"),
+        ('[[target]]\nname = "t"\n', "needs a name and exactly one of at_least, within_paper"),
+        ('[[target]]\nname = "t"\nat_least = 0.9\nwithin_paper = 0.1\n', "exactly one of"),
+        ("[[target]]\nat_least = 0.9\n", "target '\\(unnamed\\)': a target needs a name"),
+        ('[[target]]\nname = "t"\nat_least = "high"\n', "at_least = 'high'; expected a number"),
+        ('[[target]]\nname = "t"\nat_least = 1\nseed = 1\n', "'seed' is not one of name"),
+        ('[[target]]\nname = "t"\nat_least = 1\ntasks = ["pong"]\n', "grid tasks = \\['pong'\\]"),
+    ]:
+        (tmp_path / "target.toml").write_text(text)
+        with pytest.raises(UserInputError, match=expected):
+            load_profile("target")
     assert (
         main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2
     )

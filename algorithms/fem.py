@@ -21,19 +21,27 @@ from algorithms.imitation import LoopConfig
 
 @dataclass(frozen=True)
 class FEMConfig:
-    """FEM has no settings of its own beyond the shared loop's."""
-
     loop: LoopConfig = LoopConfig()
+    std_floor: float = 1e-8
+    """Added to the expert data's standard deviation of each input before dividing by it. The
+    authors' code adds 1e-6. It matters only where an input never moves in the expert data
+    (Ant's and Humanoid's contact forces): a policy's nonzero value there becomes a feature
+    1 / std_floor times its size, which then dominates the cost."""
+    shift_from_zero: bool = False
+    """Start the running extreme that rewards are shifted by at 0, as the authors' code does, so
+    that rewards all of one sign so far keep their raw values; else at the first batch's own
+    extreme. The two agree from the first raw reward of the other sign on."""
 
 
 class Features:
     """phi(s, a), standardised with the expert data's statistics (fixed once)."""
 
-    def __init__(self, expert: Pairs, action_space):
+    def __init__(self, expert: Pairs, action_space, std_floor: float):
         self.n_actions = int(action_space.n) if hasattr(action_space, "n") else None
-        self.obs_mean, self.obs_std = expert.obs.mean(0), expert.obs.std(0) + 1e-8
+        self.obs_mean, self.obs_std = expert.obs.mean(0), expert.obs.std(0) + std_floor
         if self.n_actions is None:
-            self.act_mean, self.act_std = expert.actions.mean(0), expert.actions.std(0) + 1e-8
+            self.act_mean = expert.actions.mean(0)
+            self.act_std = expert.actions.std(0) + std_floor
         obs_dim = expert.obs.shape[1]
         if self.n_actions:
             self.dim = self.n_actions * 2 * obs_dim + 1
@@ -70,10 +78,10 @@ class ShiftedLinearReward:
     be rewarded with.
     """
 
-    def __init__(self, dim: int, ends_on_success: bool):
+    def __init__(self, dim: int, ends_on_success: bool, from_zero: bool):
         self.dim, self.ends_on_success = dim, ends_on_success
         self.weights = np.zeros(dim)
-        self.shift = np.inf if not ends_on_success else -np.inf
+        self.shift = 0.0 if from_zero else (-np.inf if ends_on_success else np.inf)
 
     def _extreme(self, raw: np.ndarray) -> float:
         if self.ends_on_success:
@@ -104,8 +112,8 @@ class FEMReward(ShiftedLinearReward):
         seed: int,
         cfg: FEMConfig = FEMConfig(),
     ):
-        self.features = Features(expert, action_space)
-        super().__init__(self.features.dim, ends_on_success)
+        self.features = Features(expert, action_space, cfg.std_floor)
+        super().__init__(self.features.dim, ends_on_success, cfg.shift_from_zero)
         self.expert_mean = self.features(expert.obs, expert.actions).mean(0)
         start = np.random.default_rng(seed).standard_normal(self.dim)
         self.weights = start / np.linalg.norm(start)

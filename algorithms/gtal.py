@@ -17,9 +17,11 @@ from algorithms.imitation import LoopConfig
 
 @dataclass(frozen=True)
 class GTALConfig:
-    """GTAL has no settings of its own beyond the shared loop's."""
-
     loop: LoopConfig = LoopConfig()
+    std_floor: float = 1e-8
+    """As FEM's (`FEMConfig`): the authors' code adds 1e-6."""
+    shift_from_zero: bool = False
+    """As FEM's (`FEMConfig`): the authors' code starts the shift at 0."""
 
 
 class GTALReward(ShiftedLinearReward):
@@ -31,8 +33,8 @@ class GTALReward(ShiftedLinearReward):
         seed: int,
         cfg: GTALConfig = GTALConfig(),
     ):
-        self.features = Features(expert, action_space)
-        super().__init__(2 * self.features.dim, ends_on_success)
+        self.features = Features(expert, action_space, cfg.std_floor)
+        super().__init__(2 * self.features.dim, ends_on_success, cfg.shift_from_zero)
         self.expert_mean = self.psi(expert.obs, expert.actions).mean(0)
         self._choose(np.random.default_rng(seed).integers(self.dim))
 

@@ -501,8 +501,8 @@ def _report(profile, runs) -> None:
     pictures = [f for f in figures if f.suffix == ".png"]
     log_profile_summary(profile.name, tables, pictures, folder_for(runs))
     print(
-        f"tables in {store.shown(runs.parent / 'tables' / profile)}, "
-        f"figures in {store.shown(runs.parent / 'figures' / profile)}"
+        f"tables in {store.shown(runs.parent / 'tables' / profile.name)}, "
+        f"figures in {store.shown(runs.parent / 'figures' / profile.name)}"
     )
 
 

@@ -43,7 +43,7 @@ def batch_of(p: Pairs) -> Trajectories:
 
 def test_continuous_features_by_hand():
     expert = pairs()
-    phi = fem.Features(expert, BOX)
+    phi = fem.Features(expert, BOX, 1e-8)
     s = (expert.obs[0] - expert.obs.mean(0)) / (expert.obs.std(0) + 1e-8)
     a = (expert.actions[0] - expert.actions.mean(0)) / (expert.actions.std(0) + 1e-8)
     expected = np.concatenate([s, a, (0.01 * s) ** 2, (0.01 * a) ** 2, [1.0]])
@@ -53,12 +53,35 @@ def test_continuous_features_by_hand():
 
 def test_discrete_features_put_the_state_block_under_the_taken_action():
     expert = pairs(discrete=True)
-    phi = fem.Features(expert, DISCRETE)
+    phi = fem.Features(expert, DISCRETE, 1e-8)
     out = phi(expert.obs[:1], np.array([2]))[0]
     s = (expert.obs[0] - expert.obs.mean(0)) / (expert.obs.std(0) + 1e-8)
     block = np.concatenate([s, (0.01 * s) ** 2])
     np.testing.assert_allclose(out[12:18], block, rtol=1e-6)
     assert np.all(out[:12] == 0) and out[-1] == 1 and phi.dim == 3 * 6 + 1
+
+
+def test_an_input_the_expert_never_moves_is_divided_by_the_floor():
+    expert = pairs()
+    expert.obs[:, 2] = 0.5  # as Ant's contact forces, 0 throughout the expert's data
+    for floor in (1e-8, 1e-6):  # the suite's first runs', the authors'
+        phi = fem.Features(expert, BOX, floor)(
+            np.array([[0.0, 0.0, 0.5 + 1e-3]]), expert.actions[:1]
+        )
+        assert phi[0, 2] == pytest.approx(1e-3 / floor)
+        assert phi[0, 3 + 2 + 2] == pytest.approx((0.01 * 1e-3 / floor) ** 2)  # its square
+
+
+def test_the_shift_starts_at_zero_as_the_authors_or_at_the_first_batch():
+    expert = pairs()
+    for from_zero in (False, True):
+        cfg = gtal.GTALConfig(shift_from_zero=from_zero)
+        model = gtal.GTALReward(expert, BOX, ends_on_success=False, seed=0, cfg=cfg)
+        model._choose(model.features.dim - 1)  # the constant feature: every raw reward 1 / dim
+        expected = 1 / model.dim if from_zero else 0.0
+        np.testing.assert_allclose(model.reward(batch_of(expert)), expected, atol=1e-15)
+        model.observe(-model.psi(expert.obs, expert.actions))  # a raw reward below 0 seen once
+        assert model.shift == pytest.approx(-1 / model.dim)  # from then on the two agree
 
 
 def test_fem_weights_point_from_the_policy_to_the_expert_and_rewards_stay_positive():

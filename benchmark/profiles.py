@@ -225,22 +225,7 @@ def load_profile(name: str) -> Profile:
         raise UserInputError(
             f"{path}: name = {data['name']!r}, but the file is {name}.toml; make them the same"
         )
-    budgets = data.get("budget", {})
-    if not isinstance(budgets, dict):
-        raise UserInputError(f"{path}: write budgets as [budget.<task>] tables; fix the file")
-    allowed_groups = set(TASKS) | {"mujoco", "classic"}
-    allowed_keys = {f.name for f in fields(Budget)}
-    for group, values in budgets.items():
-        if group not in allowed_groups or not isinstance(values, dict):
-            raise UserInputError(
-                f"{path}: [budget.{group}] is not a task, `mujoco` or `classic`; fix the file"
-            )
-        for key, value in values.items():
-            if key not in allowed_keys or not isinstance(value, int) or value < 1:
-                raise UserInputError(
-                    f"{path}: budget.{group}.{key} = {value!r}; expected one of "
-                    f"{sorted(allowed_keys)} with a positive integer"
-                )
+    budgets = _checked_budgets(path, data.get("budget", {}))
     grid = data.get("grid", [{}])
     if not isinstance(grid, list) or not all(isinstance(block, dict) for block in grid):
         raise UserInputError(f"{path}: write the grid as [[grid]] blocks; fix the file")
@@ -276,6 +261,25 @@ def load_profile(name: str) -> Profile:
         for task in (PAPER_TASKS[0], *table.get("tasks", {})):
             profile.config(algo, TASKS[task])
     return profile
+
+
+def _checked_budgets(path: Path, budgets) -> dict[str, dict]:
+    if not isinstance(budgets, dict):
+        raise UserInputError(f"{path}: write budgets as [budget.<task>] tables; fix the file")
+    allowed_groups = set(TASKS) | {"mujoco", "classic"}
+    allowed_keys = {f.name for f in fields(Budget)}
+    for group, values in budgets.items():
+        if group not in allowed_groups or not isinstance(values, dict):
+            raise UserInputError(
+                f"{path}: [budget.{group}] is not a task, `mujoco` or `classic`; fix the file"
+            )
+        for key, value in values.items():
+            if key not in allowed_keys or not isinstance(value, int) or value < 1:
+                raise UserInputError(
+                    f"{path}: budget.{group}.{key} = {value!r}; expected one of "
+                    f"{sorted(allowed_keys)} with a positive integer"
+                )
+    return budgets
 
 
 def _checked_learners(path: Path, learners) -> dict[str, dict]:

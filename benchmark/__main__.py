@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import select
 import sys
 import warnings
 from pathlib import Path
@@ -683,6 +684,16 @@ def _bench_time_to_expert(args) -> None:
     print(json.dumps(result))
 
 
+def _reader_gone(stream) -> bool:
+    """Whether `stream` is a pipe whose reading end has closed (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll here, or not a file
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     # EnvPool builds float64 Box spaces that gymnasium warns about on every creation.
     warnings.filterwarnings("ignore", message=".*precision lowered by casting.*")
@@ -695,10 +706,13 @@ def main(argv: list[str] | None = None) -> int:
     except (UserInputError, TrainingDiverged) as err:  # a diverged run: its settings or data
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # our output went to a reader that stopped early (`| head`)
-        # Python would report the pipe again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    except BrokenPipeError as err:
+        if _reader_gone(sys.stdout):  # our output went to a reader that stopped early (`| head`)
+            # Python would report the pipe again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        print(f"error: a connection closed under us: {err}; run the command again", file=sys.stderr)
+        return 2
     except OSError as err:  # a folder that cannot be made or written, a file that cannot be read
         where = store.shown(Path(err.filename)) if err.filename else "a file"
         print(

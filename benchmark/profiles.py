@@ -27,12 +27,14 @@ protocol exactly.
 
 Targets: `[[target]]` blocks state what the profile's results should reach, judged cell by cell in
 its tables (`targets.md`): a `name`, the cells as a grid block gives them (`tasks`, `algorithms`,
-`sizes`; no seeds: a cell is judged by the mean over its seeds), and one bound on the cell's
-normalised return: `at_least = 0.9`, or `within_paper = 0.1` (at least the paper's value minus
-0.1).
+`sizes`; each a cell the profile's grid runs; no seeds: a cell is judged by the mean over its
+seeds, once all the grid's seeds of it are done), and one bound on the cell's normalised return:
+`at_least = 0.9`, or `within_paper = 0.1` (at least the paper's value minus 0.1).
 """
 
+import math
 import tomllib
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -75,6 +77,23 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A `[[target]]` block, its cells resolved against the profile's grid."""
+
+    name: str
+    cells: tuple[tuple[str, int, str, int], ...]
+    """(task, dataset size, algorithm, seeds the grid runs of it), in the block's order."""
+    at_least: float | None = None
+    within_paper: float | None = None
+
+    @property
+    def bound(self) -> str:
+        if self.at_least is not None:
+            return f"at least {self.at_least:g}"
+        return f"at least the paper's value minus {self.within_paper:g}"
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -88,8 +107,8 @@ class Profile:
     """A profile whose records this one's tables and figures show too, on this one's tasks."""
     datasets: str = ""
     """The datasets folder its runs learn from, relative to the repository ("": the default)."""
-    targets: tuple[dict, ...] = ()
-    """`[[target]]` blocks, checked by `load_profile`: what its tables judge each cell against."""
+    targets: tuple[Target, ...] = ()
+    """`[[target]]` blocks, resolved by `load_profile`: what its tables judge each cell against."""
 
     @property
     def datasets_dir(self) -> Path:
@@ -170,16 +189,6 @@ class Profile:
         return sorted(specs, key=lambda r: (order[r.task], algos.index(r.algo), r.n_traj, r.seed))
 
 
-def target_cells(target: dict) -> list[tuple[str, int, str]]:
-    """The (task, dataset size, algorithm) cells a `[[target]]` block names, in grid order."""
-    return [
-        (task.name, n, algo)
-        for task in (TASKS[name] for name in target.get("tasks", PAPER_TASKS))
-        for algo in target.get("algorithms", PAPER_ALGOS)
-        for n in _sizes(task, target.get("sizes", "all"))
-    ]
-
-
 def _sizes(task: Task, sizes) -> tuple[int, ...]:
     if isinstance(sizes, list):
         return tuple(sizes)
@@ -250,9 +259,6 @@ def load_profile(name: str) -> Profile:
         beside=beside,
         datasets=datasets,
     )
-    targets = data.get("target", [])
-    _check_targets(path, targets, profile.algorithms)
-    profile = replace(profile, targets=tuple(targets))
     for block in grid:
         _check_grid_block(path, block, profile.algorithms)
     for spec in profile.runs():  # every setting, checked against every task it will run on
@@ -260,7 +266,7 @@ def load_profile(name: str) -> Profile:
     for algo, table in profile.learners.items():  # and the tables the grid does not run
         for task in (PAPER_TASKS[0], *table.get("tasks", {})):
             profile.config(algo, TASKS[task])
-    return profile
+    return replace(profile, targets=_targets(path, data.get("target", []), profile))
 
 
 def _checked_budgets(path: Path, budgets) -> dict[str, dict]:
@@ -308,39 +314,67 @@ def _checked_learners(path: Path, learners) -> dict[str, dict]:
     return learners
 
 
-def _check_targets(path: Path, targets, algorithms: tuple[str, ...]) -> None:
-    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+def _targets(path: Path, blocks, profile: Profile) -> tuple[Target, ...]:
+    if not isinstance(blocks, list) or not all(isinstance(t, dict) for t in blocks):
         raise UserInputError(f"{path}: write targets as [[target]] blocks; fix the file")
-    for target in targets:
-        where = f"{path}: target {target.get('name', '(unnamed)')!r}"
-        bounds = [key for key in TARGET_BOUNDS if key in target]
-        unknown = set(target) - {"name", "tasks", "algorithms", "sizes", *TARGET_BOUNDS}
-        if unknown:
-            raise UserInputError(
-                f"{where}: {sorted(unknown)[0]!r} is not one of name, tasks, algorithms, sizes, "
-                f"{', '.join(TARGET_BOUNDS)}; fix the file"
-            )
-        if not isinstance(target.get("name"), str) or len(bounds) != 1:
-            raise UserInputError(
-                f"{where}: a target needs a name and exactly one of {', '.join(TARGET_BOUNDS)}; "
-                "fix the file"
-            )
-        bound = target[bounds[0]]
-        if not isinstance(bound, int | float) or isinstance(bound, bool):
-            raise UserInputError(f"{where}: {bounds[0]} = {bound!r}; expected a number")
-        _check_grid_block(path, {k: v for k, v in target.items() if k in GRID_KEYS}, algorithms)
+    seeds = Counter((spec.task, spec.n_traj, spec.algo) for spec in profile.runs())
+    targets = []
+    for block in blocks:
+        target = _target(path, block, profile.algorithms, seeds)
+        if target.name in (t.name for t in targets):
+            raise UserInputError(f"{path}: two targets are named {target.name!r}; rename one")
+        targets.append(target)
+    return tuple(targets)
 
 
-def _check_grid_block(path: Path, block: dict, algorithms: tuple[str, ...]) -> None:
-    def bad(key, expected):
+def _target(path: Path, block: dict, algorithms: tuple[str, ...], seeds: Counter) -> Target:
+    """One `[[target]]` block, checked; `seeds` counts the grid's runs of each cell."""
+    where = f"{path}: target {block.get('name', '(unnamed)')!r}"
+    bounds = [key for key in TARGET_BOUNDS if key in block]
+    unknown = set(block) - {"name", "tasks", "algorithms", "sizes", *TARGET_BOUNDS}
+    if unknown:
         raise UserInputError(
-            f"{path}: grid {key} = {block[key]!r}; expected {expected}; fix the file"
+            f"{where}: {sorted(unknown)[0]!r} is not one of name, tasks, algorithms, sizes, "
+            f"{', '.join(TARGET_BOUNDS)}; fix the file"
         )
+    if not isinstance(block.get("name"), str) or len(bounds) != 1:
+        raise UserInputError(
+            f"{where}: a target needs a name and exactly one of {', '.join(TARGET_BOUNDS)}; "
+            "fix the file"
+        )
+    bound = block[bounds[0]]
+    if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+        raise UserInputError(f"{where}: {bounds[0]} = {bound!r}; give a number; fix the file")
+    _check_grid_block(path, {k: v for k, v in block.items() if k in GRID_KEYS}, algorithms, where)
+    cells = dict.fromkeys(
+        (task.name, n, algo)
+        for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS))
+        for algo in block.get("algorithms", PAPER_ALGOS)
+        for n in _sizes(task, block.get("sizes", "all"))
+    )
+    outside = [cell for cell in cells if cell not in seeds]
+    if not cells or outside:
+        named = "no cell" if not cells else "{}/n{}/{}".format(*outside[0])
+        raise UserInputError(
+            f"{where} names {named}, which no [[grid]] block runs; name cells the profile runs, "
+            "or add them to a grid block"
+        )
+    cells = tuple((*cell, seeds[cell]) for cell in cells)
+    return Target(block["name"], cells, **{bounds[0]: float(bound)})
+
+
+def _check_grid_block(
+    path: Path, block: dict, algorithms: tuple[str, ...], where: str = ""
+) -> None:
+    where = where or f"{path}: grid"
+
+    def bad(key, expected):
+        raise UserInputError(f"{where} {key} = {block[key]!r}; expected {expected}; fix the file")
 
     unknown = set(block) - set(GRID_KEYS)
     if unknown:
         raise UserInputError(
-            f"{path}: grid key {sorted(unknown)[0]!r} is not one of tasks, algorithms, sizes, "
+            f"{where}: key {sorted(unknown)[0]!r} is not one of tasks, algorithms, sizes, "
             "seeds; fix the file"
         )
     if "tasks" in block and (

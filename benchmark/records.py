@@ -109,7 +109,7 @@ def _run_row(profile: str, folder: Path, config: dict, evaluation: dict) -> dict
             "algorithm": algorithm,
             # The registry's learner it runs: a profile's variant (airl_gp10) is AIRL's kind
             "learner": config.get("learner", algorithm),
-            "label": config.get("label", _registry_label(algorithm)),
+            "label": config.get("label", registry_label(algorithm)),
             "n_traj": int(config["n_traj"]),
             "seed": int(config["seed"]),
             "episodes": len(returns),
@@ -133,7 +133,7 @@ def _run_row(profile: str, folder: Path, config: dict, evaluation: dict) -> dict
         ) from None
 
 
-def _registry_label(algorithm: str) -> str:
+def registry_label(algorithm: str) -> str:
     """The registry's label; an algorithm it does not know (an old record) is named as it is."""
     return LEARNERS[algorithm].label if algorithm in LEARNERS else algorithm
 
@@ -146,7 +146,7 @@ def registered_algorithms() -> list[str]:
 def algorithm_labels(runs: pd.DataFrame) -> dict[str, str]:
     """{algorithm: label} of the algorithms in `runs`, in table order: the registry's order,
     then the others in order of first appearance. Without a `label` column: the registry's."""
-    labels = runs["label"] if "label" in runs else runs["algorithm"].map(_registry_label)
+    labels = runs["label"] if "label" in runs else runs["algorithm"].map(registry_label)
     first = {}
     for algo, label in zip(runs["algorithm"], labels, strict=True):
         first.setdefault(algo, label)

@@ -9,6 +9,7 @@ all its threads, summed over resumed sittings; `cpu_s` in eval.json); records ma
 recorded count their wall seconds (a sweep runs each run on one thread, so about one core).
 """
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -17,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import store
-from benchmark.profiles import target_cells
+from benchmark.profiles import Target
 from benchmark.records import (
     RUNS_DIR,
     algorithm_labels,
     load_reference,
     load_shown_runs,
     order_keys,
+    registry_label,
 )
 from benchmark.statistics import BOOTSTRAP_REPS, comparison_table, statistics_table
 
@@ -357,81 +359,77 @@ DOCS_DIR = store.REPO / "docs"
 # --------------------------------------------------------------------------------------------
 
 TARGET_COLUMNS = [
-    "target", "task", "n_traj", "algorithm", "seeds", "normalized_return", "needs", "verdict"
+    "target", "task", "n_traj", "algorithm", "seeds", "planned_seeds", "normalized_return",
+    "needs", "verdict",
 ]  # fmt: skip
+UNJUDGED = ("partial", "not run", "no paper value")
 
 
-def targets_table(comparison: pd.DataFrame, targets: tuple[dict, ...]) -> pd.DataFrame:
-    """One row per cell of each of a profile's `[[target]]` blocks: the cell's normalised return
-    (the mean over its seeds, from the comparison), what the target needs of it, and the verdict:
-    met, not met, not run (no finished record), or no paper value (for `within_paper`)."""
-    cells = comparison.set_index(["task", "n_traj", "algorithm"])
+def targets_table(comparison: pd.DataFrame, profile: str, targets: tuple[Target, ...]):
+    """One row per cell of each target of `profile`: the cell's normalised return (the mean over
+    its finished seeds, from the comparison; never a profile's shown beside it), what the target
+    needs of it, and the verdict: met or not met once every seed the grid plans is done, else
+    partial, or not run (none done); no paper value where a `within_paper` cell has none."""
+    own = comparison[comparison["profile"] == profile].set_index(["task", "n_traj", "algorithm"])
     rows = []
     for target in targets:
-        for key in target_cells(target):
-            cell = cells.loc[key] if key in cells.index else None
-            if "at_least" in target:
-                needs = float(target["at_least"])
-            elif cell is not None:
-                needs = cell["paper_normalized_return"] - target["within_paper"]
+        for task, n_traj, algo, planned in target.cells:
+            cell = own.loc[(task, n_traj, algo)] if (task, n_traj, algo) in own.index else None
+            seeds = 0 if cell is None else int(cell["seeds"])
+            value = math.nan if cell is None else float(cell["normalized_return"])
+            if target.at_least is not None:
+                needs = target.at_least
             else:
-                needs = float("nan")
-            value = float("nan") if cell is None else float(cell["normalized_return"])
+                needs = math.nan if cell is None else cell["paper_normalized_return"]
+                needs -= target.within_paper
             if cell is None:
                 verdict = "not run"
-            elif pd.isna(needs):
+            elif seeds < planned:
+                verdict = "partial"
+            elif math.isnan(needs):
                 verdict = "no paper value"
             else:
                 verdict = "met" if value >= needs else "not met"
-            rows.append(
-                {
-                    "target": target["name"],
-                    "task": key[0],
-                    "n_traj": key[1],
-                    "algorithm": key[2],
-                    "seeds": 0 if cell is None else int(cell["seeds"]),
-                    "normalized_return": value,
-                    "needs": needs,
-                    "verdict": verdict,
-                }
-            )
+            values = [target.name, task, n_traj, algo, seeds, planned, value, needs, verdict]
+            rows.append(dict(zip(TARGET_COLUMNS, values, strict=True)))
     return pd.DataFrame(rows, columns=TARGET_COLUMNS)
 
 
-def _bound(target: dict) -> str:
-    if "at_least" in target:
-        return f"at least {target['at_least']:.2f}"
-    return f"at least the paper's value minus {target['within_paper']:.2f}"
+def _apart(value: float, needs: float) -> tuple[str, str]:
+    """Both at three digits, or at as many more (up to six) as it takes to tell them apart."""
+    for digits in range(3, 7):
+        shown = _fmt(value, digits), _fmt(needs, digits)
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def _targets_markdown(
-    table: pd.DataFrame, targets: tuple[dict, ...], profile: str, labels: dict[str, str]
+    table: pd.DataFrame, targets: tuple[Target, ...], profile: str, labels: dict[str, str]
 ) -> str:
     parts = [
         f"# Quality targets: profile `{profile}`\n\n"
         "The profile's `[[target]]` blocks, judged on each cell's normalised return (expert 1, "
-        "random 0; the mean over the cell's seeds, as in `comparison.md`; three digits here, "
-        "so that a verdict never hangs on a rounded figure).\n"
+        "random 0; the mean over the cell's seeds, as in `comparison.md`) once every seed the "
+        "profile runs of it is done. Three digits here, more where it takes more to tell a "
+        "value from its bound.\n"
     ]
     for target in targets:
-        rows = table[table["target"] == target["name"]]
+        rows = table[table["target"] == target.name]
         verdicts = rows["verdict"].value_counts()
-        unjudged = "".join(
-            f", {verdicts[v]} {v}" for v in ("not run", "no paper value") if verdicts.get(v)
-        )
+        unjudged = "".join(f", {verdicts[v]} {v}" for v in UNJUDGED if verdicts.get(v))
         parts.append(
-            f"\n## {target['name']}: met in {verdicts.get('met', 0)} of {len(rows)} cells"
-            f"{unjudged}\n\nEach cell {_bound(target)}.\n\n"
+            f"\n## {target.name}: met in {verdicts.get('met', 0)} of {len(rows)} cells"
+            f"{unjudged}\n\nEach cell {target.bound}.\n\n"
             + markdown_table(
                 ["Task", "Dataset size", "Algorithm", "Seeds", "Normalised", "Needs", "Verdict"],
                 [
                     [
                         r.task,
                         str(r.n_traj),
-                        labels.get(r.algorithm, r.algorithm),
-                        str(r.seeds),
-                        _fmt(r.normalized_return, 3),
-                        _fmt(r.needs, 3),
+                        labels.get(r.algorithm) or registry_label(r.algorithm),
+                        f"{r.seeds} of {r.planned_seeds}",
+                        *_apart(r.normalized_return, r.needs),
                         r.verdict,
                     ]
                     for r in rows.itertuples()
@@ -458,7 +456,7 @@ def build_tables(
     out_dir: Path = TABLES_DIR,
     reps: int = BOOTSTRAP_REPS,
     beside: str = "",
-    targets: tuple[dict, ...] = (),
+    targets: tuple[Target, ...] = (),
 ) -> dict[str, pd.DataFrame]:
     """Read the finished runs of `profile` (and those of the profile `beside` it) and write
     `<out_dir>/<profile>/`: comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}, and
@@ -501,7 +499,7 @@ def build_tables(
     (out / "targets.md").unlink(missing_ok=True)  # from targets the profile no longer has
     (out / "targets.csv").unlink(missing_ok=True)
     if targets:
-        judged = targets_table(comparison, targets)
+        judged = targets_table(comparison, profile, targets)
         judged.attrs["paths"] = _write(
             out,
             "targets",

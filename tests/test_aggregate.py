@@ -11,8 +11,9 @@ import pytest
 from algorithms.errors import UserInputError
 from benchmark import store
 from benchmark.__main__ import main
+from benchmark.profiles import Target
 from benchmark.records import load_reference, load_runs
-from benchmark.report import build_tables, cost_table
+from benchmark.report import _apart, build_tables, cost_table
 from benchmark.statistics import (
     comparison_table,
     interquartile_mean,
@@ -462,43 +463,47 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
         profiles.load_profile("later")
 
 
-def test_targets_judge_each_cell_and_say_which_could_not_be(records, tmp_path):
-    targets = (
-        {
-            "name": "GAIL at the expert",
-            "tasks": ["cartpole", "hopper"],
-            "algorithms": ["gail"],
-            "sizes": "extremes",
-            "at_least": 0.9,
-        },
-        {
-            "name": "near the paper",
-            "tasks": ["hopper", "reacher"],
-            "algorithms": ["bc", "fem"],
-            "sizes": [4],
-            "within_paper": 0.1,
-        },
+def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
+    gail = Target(
+        "GAIL at the expert",
+        (("cartpole", 1, "gail", 3), ("cartpole", 10, "gail", 3), ("hopper", 4, "gail", 2)),
+        at_least=0.9,
     )
-    tables = build_tables(PROFILE, records, tmp_path, reps=20, targets=targets)
+    near = Target(
+        "near the paper",
+        (("hopper", 4, "bc", 1), ("hopper", 4, "fem", 1), ("reacher", 4, "fem", 1)),
+        within_paper=0.1,
+    )
+    write_run(records, "hopper", "fem", 4, 0, [3500.0], profile="beside")  # another profile's
+    tables = build_tables(PROFILE, records, tmp_path, reps=20, targets=(gail, near))
     judged = tables["targets"].set_index(["task", "n_traj", "algorithm"])
     cartpole = judged.loc[("cartpole", 1, "gail")]
     assert cartpole.normalized_return == pytest.approx((300 - 20) / 480)  # seeds 150, 300, 450
     assert (cartpole.seeds, cartpole.needs, cartpole.verdict) == (3, 0.9, "not met")
-    assert judged.loc[("hopper", 4, "gail"), "verdict"] == "met"  # (3500 - 10) / 3490 = 1
-    assert judged.loc[("hopper", 25, "gail"), "verdict"] == "not run"
+    assert judged.loc[("cartpole", 10, "gail"), "verdict"] == "not run"
+    hopper = judged.loc[("hopper", 4, "gail")]  # (3500 - 10) / 3490 = 1, from 1 of 2 seeds
+    assert (hopper.normalized_return, hopper.verdict) == (pytest.approx(1.0), "partial")
     # Hopper's BC with 4: (600 - 10) / 3490 = 0.17 against the paper's 0.01 with our random score
     paper = tables["comparison"].set_index(["task", "n_traj", "algorithm"])
     hopper_bc = judged.loc[("hopper", 4, "bc")]
-    assert hopper_bc.needs == pytest.approx(
-        paper.loc[("hopper", 4, "bc"), "paper_normalized_return"] - 0.1
-    )
+    paper_bc = paper.loc[("hopper", 4, "bc"), "paper_normalized_return"]
+    assert hopper_bc.needs == pytest.approx(paper_bc - 0.1)
     assert hopper_bc.normalized_return == pytest.approx(590 / 3490) and hopper_bc.verdict == "met"
+    assert judged.loc[("hopper", 4, "fem"), "verdict"] == "not run"  # not the other profile's
     assert judged.loc[("reacher", 4, "fem"), "verdict"] == "no paper value"  # the paper ran none
     page = (tmp_path / PROFILE / "targets.md").read_text()
-    assert "## GAIL at the expert: met in 1 of 4 cells, 2 not run\n" in page
-    assert "## near the paper: met in 1 of 4 cells, 2 not run, 1 no paper value\n" in page
-    assert "| cartpole | 1 | GAIL | 3 | 0.583 | 0.900 | not met |" in page
+    assert "## GAIL at the expert: met in 0 of 3 cells, 1 partial, 1 not run\n" in page
+    assert "## near the paper: met in 1 of 3 cells, 1 not run, 1 no paper value\n" in page
+    assert "| cartpole | 1 | GAIL | 3 of 3 | 0.583 | 0.900 | not met |" in page
+    assert "Each cell at least 0.9.\n" in page and "paper's value minus 0.1.\n" in page
     assert "## Quality targets" in (tmp_path / PROFILE / "results.md").read_text()
-    # Tables made again without targets leave none behind.
+    # Tables made again without targets leave none behind, in their files or on the page.
     assert "targets" not in build_tables(PROFILE, records, tmp_path, reps=20)
     assert not (tmp_path / PROFILE / "targets.md").exists()
+    assert "## Quality targets" not in (tmp_path / PROFILE / "results.md").read_text()
+
+
+def test_a_value_is_shown_with_the_digits_that_tell_it_from_its_bound():
+    assert _apart(0.8996, 0.9) == ("0.8996", "0.9000")
+    assert _apart(0.894, 0.9) == ("0.894", "0.900")
+    assert _apart(0.9, 0.9) == ("0.900000", "0.900000")

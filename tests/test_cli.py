@@ -69,3 +69,13 @@ def test_output_into_a_closed_pipe_ends_quietly():
     )
     os.close(write)
     assert ended.returncode == 1 and ended.stderr == ""
+
+
+def test_a_broken_pipe_elsewhere_is_one_error_line(monkeypatch, capsys):
+    def connection_lost(args):  # as a W&B or Ray socket closing under a command
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("benchmark.__main__._tasks", connection_lost)
+    assert main(["tasks"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: a connection closed under us")

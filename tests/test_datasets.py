@@ -253,7 +253,9 @@ def test_minari_round_trip_keeps_every_array(made, tmp_path, monkeypatch):
 def test_the_minari_commands_round_trip_a_committed_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
     minari_id = ["--id", "gailbench/cartpole/expert-v0"]
-    assert main(["dataset", "export-minari", "--task", "cartpole", *minari_id]) == 0
+    shutil.copytree(RESULTS_DIR / "datasets" / "cartpole", tmp_path / "mine" / "cartpole")
+    mine = ["--datasets", str(tmp_path / "mine")]
+    assert main(["dataset", "export-minari", "--task", "cartpole", *minari_id, *mine]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["episodes"] == 10
     imported = ["--datasets", str(tmp_path / "imported")]
     assert main(["dataset", "import-minari", "--task", "cartpole", *minari_id, *imported]) == 0

@@ -136,7 +136,7 @@ def test_a_finished_run_given_more_iterations_trains_on_to_the_longer_runs_recor
 def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     assert load_profile("paper").budget(CARTPOLE).iterations == CARTPOLE.iterations
     assert load_profile("quick").budget(get_task("hopper")).pairs_per_iteration == 20_000
-    assert load_profile("standard").targets[0]["at_least"] == 0.9
+    assert load_profile("standard").targets[0].at_least == 0.9
     monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
     (tmp_path / "broken.toml").write_text("[budget.classic\n")
     with pytest.raises(UserInputError, match="broken.toml is not valid TOML"):
@@ -154,18 +154,32 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
         (tmp_path / "shape.toml").write_text(text)
         with pytest.raises(UserInputError, match=f"shape.toml: write {expected}"):
             load_profile("shape")
+    grid = '[[grid]]\ntasks = ["cartpole"]\nalgorithms = ["gail"]\n'
+    target = '[[target]]\nname = "t"\n'
     for text, expected in [
         ("target = 1\n", "write targets as \\[\\[target\\]\\] blocks"),
-        ('[[target]]\nname = "t"\n', "needs a name and exactly one of at_least, within_paper"),
-        ('[[target]]\nname = "t"\nat_least = 0.9\nwithin_paper = 0.1\n', "exactly one of"),
+        (target, "needs a name and exactly one of at_least, within_paper"),
+        (target + "at_least = 0.9\nwithin_paper = 0.1\n", "exactly one of"),
         ("[[target]]\nat_least = 0.9\n", "target '\\(unnamed\\)': a target needs a name"),
-        ('[[target]]\nname = "t"\nat_least = "high"\n', "at_least = 'high'; expected a number"),
-        ('[[target]]\nname = "t"\nat_least = 1\nseed = 1\n', "'seed' is not one of name"),
-        ('[[target]]\nname = "t"\nat_least = 1\ntasks = ["pong"]\n', "grid tasks = \\['pong'\\]"),
-    ]:
+        (target + 'at_least = "high"\n', "at_least = 'high'; give a number"),
+        (target + "at_least = nan\n", "at_least = nan; give a number"),
+        (target + "at_least = 1\nseed = 1\n", "'seed' is not one of name"),
+        (target + 'at_least = 1\ntasks = ["pong"]\n', "target 't' tasks = \\['pong'\\]"),
+        (grid + target + "at_least = 1\ntasks = []\n", "target 't' names no cell"),
+        (grid + target + 'at_least = 1\ntasks = ["cartpole"]\n', "names cartpole/n1/bc, which no"),
+        (grid + (target + 'at_least = 1\ntasks = ["cartpole"]\nalgorithms = ["gail"]\n') * 2,
+         "two targets are named 't'"),
+    ]:  # fmt: skip
         (tmp_path / "target.toml").write_text(text)
         with pytest.raises(UserInputError, match=expected):
             load_profile("target")
+    (tmp_path / "target.toml").write_text(
+        grid.replace("cartpole", "cartpole\", \"acrobot") + "seeds = 3\n" + target
+        + 'at_least = 0.9\nalgorithms = ["gail"]\nsizes = [4, 4, 1]\ntasks = ["acrobot"]\n'
+    )  # fmt: skip
+    (checked,) = load_profile("target").targets
+    assert checked.cells == (("acrobot", 4, "gail", 3), ("acrobot", 1, "gail", 3))
+    assert checked.at_least == 0.9 and checked.bound == "at least 0.9"
     assert (
         main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2
     )

@@ -405,7 +405,10 @@ def test_a_run_whose_worker_is_killed_fails_with_the_cause_and_resumes(tmp_path,
     killed = []
 
     def kill_the_worker_mid_run():
-        while state(folder)[1] == 0 and state(folder)[0] != "done":
+        deadline = time.monotonic() + 120
+        while state(folder)[1] == 0 and state(folder)[0] not in ("done", "failed"):
+            if time.monotonic() > deadline:
+                return
             time.sleep(0.02)
         killed.extend(_pool_workers())
         for pid in killed:
@@ -414,7 +417,7 @@ def test_a_run_whose_worker_is_killed_fails_with_the_cause_and_resumes(tmp_path,
     killer = threading.Thread(target=kill_the_worker_mid_run, daemon=True)
     killer.start()
     result = sweep(profile, "local", 1, runs, throughput_file=throughput, show_progress=False)
-    killer.join()
+    killer.join(timeout=10)
     assert len(killed) == 1, "the run ended before its worker could be killed"
     assert list(result.failed) == [RunSpec("cartpole", "gail", 1, 0)] and not result.done
     assert state(folder)[0] == "failed"

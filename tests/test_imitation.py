@@ -72,6 +72,16 @@ def test_an_input_the_expert_never_moves_is_divided_by_the_floor():
         assert phi[0, 3 + 2 + 2] == pytest.approx((0.01 * 1e-3 / floor) ** 2)  # its square
 
 
+def test_fem_and_gtal_take_the_floor_from_their_config():
+    expert = pairs()
+    for model in (
+        fem.FEMReward(expert, BOX, False, seed=0, cfg=fem.FEMConfig(std_floor=1e-6)),
+        gtal.GTALReward(expert, BOX, False, seed=0, cfg=gtal.GTALConfig(std_floor=1e-6)),
+    ):
+        np.testing.assert_array_equal(model.features.obs_std, expert.obs.std(0) + 1e-6)
+        np.testing.assert_array_equal(model.features.act_std, expert.actions.std(0) + 1e-6)
+
+
 def test_the_shift_starts_at_zero_as_the_authors_or_at_the_first_batch():
     expert = pairs()
     for from_zero in (False, True):

@@ -137,6 +137,12 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
     assert load_profile("paper").budget(CARTPOLE).iterations == CARTPOLE.iterations
     assert load_profile("quick").budget(get_task("hopper")).pairs_per_iteration == 20_000
     assert load_profile("standard").targets[0].at_least == 0.9
+    # FEM and GTAL as the authors computed them where constant inputs make it count (decisions.md)
+    standard, paper = load_profile("standard"), load_profile("paper")
+    for algo in ("fem", "gtal"):
+        floors = {t: standard.config(algo, get_task(t)).std_floor for t in ("ant", "hopper")}
+        assert floors == {"ant": 1e-6, "hopper": 1e-8}
+        assert paper.config(algo, get_task("hopper")).shift_from_zero
     monkeypatch.setattr(profiles, "PROTOCOLS_DIR", tmp_path)
     (tmp_path / "broken.toml").write_text("[budget.classic\n")
     with pytest.raises(UserInputError, match="broken.toml is not valid TOML"):

@@ -374,7 +374,7 @@ def _check_grid_block(
     unknown = set(block) - set(GRID_KEYS)
     if unknown:
         raise UserInputError(
-            f"{where}: key {sorted(unknown)[0]!r} is not one of tasks, algorithms, sizes, "
+            f"{where} key {sorted(unknown)[0]!r} is not one of tasks, algorithms, sizes, "
             "seeds; fix the file"
         )
     if "tasks" in block and (

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from benchmark import analyses, store
+from benchmark import analyses, records, store
 from benchmark.__main__ import main
 from benchmark.analyses._common import run_dataset
 from benchmark.datasets import load_dataset
@@ -85,6 +85,22 @@ def test_batch_returns(capsys):
     ]
     assert main(late) == 2
     assert "--at 9999 is outside them" in capsys.readouterr().err
+
+
+def test_feature_gap(capsys):
+    lines = analyse(capsys, "feature_gap", "hopper/fem/n4", "hopper/gtal/n4", "--runs", REFERENCE)
+    number = r"-?\d[\d.e+-]*"
+    fem = re.fullmatch(
+        rf"hopper/fem/n4/s0: feature gap first ({number}), median ({number}), last ({number}) "
+        r"over (\d+) iterations",
+        lines[0],
+    )
+    gaps = records.load_metrics(store.REFERENCE_DIR / "runs/standard/hopper/fem/n4/s0")
+    assert int(fem[4]) == len(gaps)
+    assert float(fem[2]) == pytest.approx(gaps["losses/feature_gap"].median(), rel=1e-2)
+    assert lines[1].startswith("hopper/gtal/n4/s0: largest shortfall first")
+    assert main(["analyse", "feature_gap", "hopper/gail/n4", "--runs", REFERENCE]) == 2
+    assert "records no feature gap" in capsys.readouterr().err
 
 
 def test_discriminator(capsys):

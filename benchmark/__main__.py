@@ -711,7 +711,11 @@ def main(argv: list[str] | None = None) -> int:
             # Python would report the pipe again when it flushes stdout at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
-        print(f"error: a connection closed under us: {err}; run the command again", file=sys.stderr)
+        print(
+            f"error: a pipe or socket closed under the command ({err}): a worker process killed, "
+            "or its connection to Ray or W&B lost; run it again (a sweep resumes where it stopped)",
+            file=sys.stderr,
+        )
         return 2
     except OSError as err:  # a folder that cannot be made or written, a file that cannot be read
         where = store.shown(Path(err.filename)) if err.filename else "a file"

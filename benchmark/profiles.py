@@ -34,7 +34,8 @@ seeds, once all the grid's seeds of it are done), and one bound on the cell's no
 
 import math
 import tomllib
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -81,8 +82,8 @@ class Target:
     """A `[[target]]` block, its cells resolved against the profile's grid."""
 
     name: str
-    cells: tuple[tuple[str, int, str, int], ...]
-    """(task, dataset size, algorithm, seeds the grid runs of it), in the block's order."""
+    cells: tuple[tuple[str, int, str, tuple[int, ...]], ...]
+    """(task, dataset size, algorithm, the seeds the grid runs of it), in the block's order."""
     at_least: float | None = None
     within_paper: float | None = None
 
@@ -178,15 +179,21 @@ class Profile:
         """Every run of the profile, once each, cheapest tasks first (classic before MuJoCo)."""
         specs = set()
         for block in self.grid:
-            for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS)):
-                sizes = _sizes(task, block.get("sizes", "all"))
-                seeds = block.get("seeds", "paper")
-                seeds = range(task.runs_per_cell if seeds == "paper" else seeds)
-                for algo in block.get("algorithms", PAPER_ALGOS):
-                    specs.update(RunSpec(task.name, algo, n, s) for n in sizes for s in seeds)
+            seeds = block.get("seeds", "paper")
+            for task, n_traj, algo in _block_cells(block):
+                count = task.runs_per_cell if seeds == "paper" else seeds
+                specs.update(RunSpec(task.name, algo, n_traj, s) for s in range(count))
         order = {name: i for i, name in enumerate(TASKS)}
         algos = self.algorithms
         return sorted(specs, key=lambda r: (order[r.task], algos.index(r.algo), r.n_traj, r.seed))
+
+
+def _block_cells(block: dict) -> Iterator[tuple[Task, int, str]]:
+    """The (task, dataset size, algorithm) cells a [[grid]] or [[target]] block names."""
+    for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS)):
+        for algo in block.get("algorithms", PAPER_ALGOS):
+            for n_traj in _sizes(task, block.get("sizes", "all")):
+                yield task, n_traj, algo
 
 
 def _sizes(task: Task, sizes) -> tuple[int, ...]:
@@ -317,7 +324,9 @@ def _checked_learners(path: Path, learners) -> dict[str, dict]:
 def _targets(path: Path, blocks, profile: Profile) -> tuple[Target, ...]:
     if not isinstance(blocks, list) or not all(isinstance(t, dict) for t in blocks):
         raise UserInputError(f"{path}: write targets as [[target]] blocks; fix the file")
-    seeds = Counter((spec.task, spec.n_traj, spec.algo) for spec in profile.runs())
+    seeds = defaultdict(list)
+    for spec in profile.runs():
+        seeds[spec.task, spec.n_traj, spec.algo].append(spec.seed)
     targets = []
     for block in blocks:
         target = _target(path, block, profile.algorithms, seeds)
@@ -327,8 +336,8 @@ def _targets(path: Path, blocks, profile: Profile) -> tuple[Target, ...]:
     return tuple(targets)
 
 
-def _target(path: Path, block: dict, algorithms: tuple[str, ...], seeds: Counter) -> Target:
-    """One `[[target]]` block, checked; `seeds` counts the grid's runs of each cell."""
+def _target(path: Path, block: dict, algorithms: tuple[str, ...], seeds: dict) -> Target:
+    """One `[[target]]` block, checked; `seeds` lists the seeds the grid runs of each cell."""
     where = f"{path}: target {block.get('name', '(unnamed)')!r}"
     bounds = [key for key in TARGET_BOUNDS if key in block]
     unknown = set(block) - {"name", "tasks", "algorithms", "sizes", *TARGET_BOUNDS}
@@ -345,21 +354,25 @@ def _target(path: Path, block: dict, algorithms: tuple[str, ...], seeds: Counter
     bound = block[bounds[0]]
     if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
         raise UserInputError(f"{where}: {bounds[0]} = {bound!r}; give a number; fix the file")
-    _check_grid_block(path, {k: v for k, v in block.items() if k in GRID_KEYS}, algorithms, where)
-    cells = dict.fromkeys(
-        (task.name, n, algo)
-        for task in (TASKS[name] for name in block.get("tasks", PAPER_TASKS))
-        for algo in block.get("algorithms", PAPER_ALGOS)
-        for n in _sizes(task, block.get("sizes", "all"))
-    )
-    outside = [cell for cell in cells if cell not in seeds]
-    if not cells or outside:
-        named = "no cell" if not cells else "{}/n{}/{}".format(*outside[0])
+    if bounds[0] == "within_paper" and bound < 0:
         raise UserInputError(
-            f"{where} names {named}, which no [[grid]] block runs; name cells the profile runs, "
-            "or add them to a grid block"
+            f"{where}: within_paper = {bound!r}; give how far below the paper's value a cell may "
+            "be, 0 or more (at_least states a fixed bound); fix the file"
         )
-    cells = tuple((*cell, seeds[cell]) for cell in cells)
+    _check_grid_block(path, {k: v for k, v in block.items() if k in GRID_KEYS}, algorithms, where)
+    cells = dict.fromkeys((task.name, n, algo) for task, n, algo in _block_cells(block))
+    if not cells:
+        raise UserInputError(
+            f"{where} names no cell (an empty tasks, algorithms or sizes list); name at least "
+            "one of each"
+        )
+    outside = [cell for cell in cells if cell not in seeds]
+    if outside:
+        raise UserInputError(
+            "{} names {}/n{}/{}, which no [[grid]] block runs; name cells the profile runs, or "
+            "add them to a grid block".format(where, *outside[0])
+        )
+    cells = tuple((*cell, tuple(sorted(seeds[cell]))) for cell in cells)
     return Target(block["name"], cells, **{bounds[0]: float(bound)})
 
 

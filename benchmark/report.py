@@ -365,32 +365,41 @@ TARGET_COLUMNS = [
 UNJUDGED = ("partial", "not run", "no paper value")
 
 
-def targets_table(comparison: pd.DataFrame, profile: str, targets: tuple[Target, ...]):
-    """One row per cell of each target of `profile`: the cell's normalised return (the mean over
-    its finished seeds, from the comparison; never a profile's shown beside it), what the target
-    needs of it, and the verdict: met or not met once every seed the grid plans is done, else
-    partial, or not run (none done); no paper value where a `within_paper` cell has none."""
-    own = comparison[comparison["profile"] == profile].set_index(["task", "n_traj", "algorithm"])
+def targets_table(
+    runs: pd.DataFrame, reference: pd.DataFrame, profile: str, targets: tuple[Target, ...]
+) -> pd.DataFrame:
+    """One row per cell of each target of `profile` (never a profile's shown beside it): the
+    cell's normalised return, the mean over the seeds its grid plans that are done (a run made
+    with another seed is shown in the comparison but not judged), what the target needs of it,
+    and the verdict: met or not met once every planned seed is done, else partial, or not run
+    (none done); no paper value where a `within_paper` cell has none, whatever is done."""
+    planned = {(*cell[:3], seed) for target in targets for cell in target.cells for seed in cell[3]}
+    own = runs[runs["profile"] == profile]
+    keys = zip(own["task"], own["n_traj"], own["algorithm"], own["seed"], strict=True)
+    judged = comparison_table(own[[key in planned for key in keys]], reference)
+    judged = judged.set_index(["task", "n_traj", "algorithm"])
+    in_paper = set(zip(reference["task"], reference["n_traj"], reference["algorithm"], strict=True))
     rows = []
     for target in targets:
-        for task, n_traj, algo, planned in target.cells:
-            cell = own.loc[(task, n_traj, algo)] if (task, n_traj, algo) in own.index else None
-            seeds = 0 if cell is None else int(cell["seeds"])
+        for task, n_traj, algo, seeds in target.cells:
+            key = (task, n_traj, algo)
+            cell = judged.loc[key] if key in judged.index else None
+            done = 0 if cell is None else int(cell["seeds"])
             value = math.nan if cell is None else float(cell["normalized_return"])
             if target.at_least is not None:
                 needs = target.at_least
             else:
                 needs = math.nan if cell is None else cell["paper_normalized_return"]
                 needs -= target.within_paper
-            if cell is None:
-                verdict = "not run"
-            elif seeds < planned:
-                verdict = "partial"
-            elif math.isnan(needs):
+            if target.within_paper is not None and key not in in_paper:
                 verdict = "no paper value"
+            elif cell is None:
+                verdict = "not run"
+            elif done < len(seeds):
+                verdict = "partial"
             else:
                 verdict = "met" if value >= needs else "not met"
-            values = [target.name, task, n_traj, algo, seeds, planned, value, needs, verdict]
+            values = [target.name, task, n_traj, algo, done, len(seeds), value, needs, verdict]
             rows.append(dict(zip(TARGET_COLUMNS, values, strict=True)))
     return pd.DataFrame(rows, columns=TARGET_COLUMNS)
 
@@ -499,7 +508,7 @@ def build_tables(
     (out / "targets.md").unlink(missing_ok=True)  # from targets the profile no longer has
     (out / "targets.csv").unlink(missing_ok=True)
     if targets:
-        judged = targets_table(comparison, profile, targets)
+        judged = targets_table(runs, reference, profile, targets)
         judged.attrs["paths"] = _write(
             out,
             "targets",

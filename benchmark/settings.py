@@ -70,6 +70,8 @@ RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "train_fraction": (lambda v: 0 < v <= 1, "a number above 0 and at most 1"),
     "fvp_subsample": (lambda v: 0 < v <= 1, "a number above 0 and at most 1"),
     "backtrack_shrink": (lambda v: 0 < v < 1, "a number between 0 and 1, both excluded"),
+    # A feature the expert never moves is divided by the floor alone: 0 would make it 0 / 0
+    "std_floor": (lambda v: v > 0, "a number above 0"),
 }
 COUNT = (lambda v: v >= 1, "an integer of at least 1")
 NON_NEGATIVE = (lambda v: v >= 0, "a number of at least 0")

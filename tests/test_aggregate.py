@@ -466,15 +466,25 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
 def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
     gail = Target(
         "GAIL at the expert",
-        (("cartpole", 1, "gail", 3), ("cartpole", 10, "gail", 3), ("hopper", 4, "gail", 2)),
+        (
+            ("cartpole", 1, "gail", (0, 1, 2)),
+            ("cartpole", 10, "gail", (0, 1, 2)),
+            ("hopper", 4, "gail", (0, 1)),
+        ),
         at_least=0.9,
     )
     near = Target(
         "near the paper",
-        (("hopper", 4, "bc", 1), ("hopper", 4, "fem", 1), ("reacher", 4, "fem", 1)),
+        (
+            ("hopper", 4, "bc", (0,)),
+            ("hopper", 4, "fem", (0,)),
+            ("reacher", 4, "fem", (0,)),
+            ("reacher", 11, "fem", (0,)),
+        ),
         within_paper=0.1,
     )
     write_run(records, "hopper", "fem", 4, 0, [3500.0], profile="beside")  # another profile's
+    write_run(records, "hopper", "gail", 4, 7, [RANDOM["hopper"]])  # a seed the grid has not
     tables = build_tables(PROFILE, records, tmp_path, reps=20, targets=(gail, near))
     judged = tables["targets"].set_index(["task", "n_traj", "algorithm"])
     cartpole = judged.loc[("cartpole", 1, "gail")]
@@ -491,10 +501,18 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
     assert hopper_bc.normalized_return == pytest.approx(590 / 3490) and hopper_bc.verdict == "met"
     assert judged.loc[("hopper", 4, "fem"), "verdict"] == "not run"  # not the other profile's
     assert judged.loc[("reacher", 4, "fem"), "verdict"] == "no paper value"  # the paper ran none
+    assert judged.loc[("reacher", 11, "fem"), "verdict"] == "no paper value"  # nor will it
+    assert (
+        tables["comparison"]
+        .set_index(["task", "n_traj", "algorithm"])
+        .loc[("hopper", 4, "gail"), "seeds"]
+        == 2
+    )  # the comparison shows seed 7; the target judges the grid's seeds alone
     page = (tmp_path / PROFILE / "targets.md").read_text()
     assert "## GAIL at the expert: met in 0 of 3 cells, 1 partial, 1 not run\n" in page
-    assert "## near the paper: met in 1 of 3 cells, 1 not run, 1 no paper value\n" in page
+    assert "## near the paper: met in 1 of 4 cells, 1 not run, 2 no paper value\n" in page
     assert "| cartpole | 1 | GAIL | 3 of 3 | 0.583 | 0.900 | not met |" in page
+    assert "| hopper | 4 | GAIL | 1 of 2 | 1.000 | 0.900 | partial |" in page
     assert "Each cell at least 0.9.\n" in page and "paper's value minus 0.1.\n" in page
     assert "## Quality targets" in (tmp_path / PROFILE / "results.md").read_text()
     # Tables made again without targets leave none behind, in their files or on the page.

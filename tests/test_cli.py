@@ -1,12 +1,13 @@
 """Every unusable argument or path gets one line naming it, exit code 2, no traceback."""
 
+import io
 import os
 import subprocess
 import sys
 
 import pytest
 
-from benchmark.__main__ import main
+from benchmark.__main__ import _reader_gone, main
 
 
 @pytest.mark.parametrize(
@@ -78,4 +79,13 @@ def test_a_broken_pipe_elsewhere_is_one_error_line(monkeypatch, capsys):
     monkeypatch.setattr("benchmark.__main__._tasks", connection_lost)
     assert main(["tasks"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: a connection closed under us")
+    assert len(err) == 1 and err[0].startswith("error: a pipe or socket closed under the command")
+
+
+def test_a_pipe_counts_as_gone_only_once_its_reader_closed():
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as stream:
+        assert not _reader_gone(stream)
+        os.close(read)
+        assert _reader_gone(stream)
+    assert not _reader_gone(io.StringIO())  # not a file: never taken for a closed pipe

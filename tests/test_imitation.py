@@ -83,15 +83,19 @@ def test_fem_and_gtal_take_the_floor_from_their_config():
 
 
 def test_the_shift_starts_at_zero_as_the_authors_or_at_the_first_batch():
+    # Rewards are shifted below their running maximum where success ends the episode (each
+    # step costs), above their running minimum elsewhere; the authors' extreme started at 0.
     expert = pairs()
-    for from_zero in (False, True):
-        cfg = gtal.GTALConfig(shift_from_zero=from_zero)
-        model = gtal.GTALReward(expert, BOX, ends_on_success=False, seed=0, cfg=cfg)
-        model._choose(model.features.dim - 1)  # the constant feature: every raw reward 1 / dim
-        expected = 1 / model.dim if from_zero else 0.0
-        np.testing.assert_allclose(model.reward(batch_of(expert)), expected, atol=1e-15)
-        model.observe(-model.psi(expert.obs, expert.actions))  # a raw reward below 0 seen once
-        assert model.shift == pytest.approx(-1 / model.dim)  # from then on the two agree
+    for ends_on_success, sign in ((False, 1), (True, -1)):
+        for from_zero in (False, True):
+            cfg = gtal.GTALConfig(shift_from_zero=from_zero)
+            model = gtal.GTALReward(expert, BOX, ends_on_success, seed=0, cfg=cfg)
+            constant = model.features.dim - 1  # psi's constant feature, then its negation
+            model._choose(constant if sign > 0 else model.features.dim + constant)
+            expected = sign / model.dim if from_zero else 0.0  # every raw reward sign / dim
+            np.testing.assert_allclose(model.reward(batch_of(expert)), expected, atol=1e-15)
+            model.observe(-model.psi(expert.obs, expert.actions))  # one of the other sign seen
+            assert model.shift == pytest.approx(-sign / model.dim)  # from then on the two agree
 
 
 def test_fem_weights_point_from_the_policy_to_the_expert_and_rewards_stay_positive():

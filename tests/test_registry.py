@@ -109,6 +109,7 @@ def test_settings_reach_the_config_by_name_or_path(tmp_path):
         ("[learners.dagger]\nsteps_per_round = 0\n", "steps_per_round = 0; expected an"),
         ("[learners.gail]\ngamma = 1.5\n", "loop.trpo.gamma = 1.5; expected a number from 0"),
         ("[learners.gail_ppo.tasks.hopper]\nlr = -0.1\n", "ppo.lr = -0.1; expected a number"),
+        ("[learners.fem]\nstd_floor = 0\n", "std_floor = 0; expected a number above 0"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(tmp_path, capsys, table, message):

@@ -171,7 +171,8 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
         (target + "at_least = nan\n", "at_least = nan; give a number"),
         (target + "at_least = 1\nseed = 1\n", "'seed' is not one of name"),
         (target + 'at_least = 1\ntasks = ["pong"]\n', "target 't' tasks = \\['pong'\\]"),
-        (grid + target + "at_least = 1\ntasks = []\n", "target 't' names no cell"),
+        (grid + target + "at_least = 1\ntasks = []\n", "names no cell \\(an empty tasks"),
+        (grid + target + "within_paper = -0.1\n", "within_paper = -0.1; give how far below"),
         (grid + target + 'at_least = 1\ntasks = ["cartpole"]\n', "names cartpole/n1/bc, which no"),
         (grid + (target + 'at_least = 1\ntasks = ["cartpole"]\nalgorithms = ["gail"]\n') * 2,
          "two targets are named 't'"),
@@ -184,7 +185,7 @@ def test_profiles_load_and_bad_ones_get_one_line(tmp_path, monkeypatch, capsys):
         + 'at_least = 0.9\nalgorithms = ["gail"]\nsizes = [4, 4, 1]\ntasks = ["acrobot"]\n'
     )  # fmt: skip
     (checked,) = load_profile("target").targets
-    assert checked.cells == (("acrobot", 4, "gail", 3), ("acrobot", 1, "gail", 3))
+    assert checked.cells == (("acrobot", 4, "gail", (0, 1, 2)), ("acrobot", 1, "gail", (0, 1, 2)))
     assert checked.at_least == 0.9 and checked.bound == "at least 0.9"
     assert (
         main(["run", "--task", "cartpole", "--algo", "bc", "--n-traj", "1", "--profile", "x"]) == 2

@@ -240,6 +240,17 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
     assert shown[0] == "profile smoke: " + profile.description and len(shown) == 2 + 6 + 1
     assert shown[3].split()[:3] == ["cartpole/fem/n1/s0", "failed", "0%"]
     assert shown[-1] == "profile smoke: 5 done, 0 started, 1 failed, 0 pending"
+    # A record made with another config than the profile gives now is shown as such.
+    bc_config = runs / "smoke/cartpole/bc/n1/s0/config.json"
+    made = bc_config.read_text()
+    bc_config.write_text(json.dumps(json.loads(made) | {"expert_pairs": 7}))
+    assert main(["status", "--profile", "smoke", "--runs", str(runs)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[2].split()[0] == "cartpole/bc/n1/s0"
+    assert shown[2].endswith("  another config: expert_pairs")
+    assert "another config" not in "".join(shown[3:-1])
+    assert shown[-1].endswith("; 1 made with another config than the profile gives now")
+    bc_config.write_text(made)
     reference = tmp_path / "reference"
     with pytest.raises(UserInputError, match="cartpole: 1 of 4 runs of profile smoke are not done"):
         adopt(profile, ["cartpole"], runs, reference)

@@ -456,7 +456,7 @@ def _title(profile: Profile) -> str:
     return f"profile {profile.name}: {profile.description or '(no description)'}"
 
 
-def format_status(profile: Profile, runs_dir: Path, datasets_dir: Path | None = None) -> str:
+def format_status(profile: Profile, runs_dir: Path) -> str:
     """`make status`: every run of the profile with its state, progress and result, and, where
     its folder was made with another config than the profile gives it now
     (`store.compare_config`), the keys that differ: such a record is not what the profile would
@@ -465,7 +465,7 @@ def format_status(profile: Profile, runs_dir: Path, datasets_dir: Path | None = 
     lines.append(f"{'run':<34} {'state':<8} {'progress':>8} {'normalized':>10} {'wall s':>8}")
     made = [s for s in profile.runs() if (_folder(runs_dir, profile, s) / "config.json").exists()]
     datasets = {
-        task: load_dataset(TASKS[task], datasets_dir or profile.datasets_dir)
+        task: load_dataset(TASKS[task], profile.datasets_dir)
         for task in {spec.task for spec in made}
     }
     verdicts = _verdicts(profile, made, datasets, runs_dir)
@@ -481,7 +481,7 @@ def format_status(profile: Profile, runs_dir: Path, datasets_dir: Path | None = 
         line = f"{spec.label:<34} {status:<8} {fraction:>8.0%} {normalized:>10} {wall:>8}"
         verdict, changed = verdicts.get(spec, ("same", []))
         if verdict != "same":
-            line += f"  {_CONFIG_NOTES[verdict]}: {', '.join(changed)}"
+            line += f"  {'another config' if verdict == 'other' else verdict}: {', '.join(changed)}"
         lines.append(line)
     other = sum(verdict == "other" for verdict, _ in verdicts.values())
     lines.append(
@@ -490,9 +490,6 @@ def format_status(profile: Profile, runs_dir: Path, datasets_dir: Path | None = 
         + (f"; {other} made with another config than the profile gives now" if other else "")
     )
     return "\n".join(lines)
-
-
-_CONFIG_NOTES = {"grows": "grows", "other": "another config"}
 
 
 def adopt(profile: Profile, tasks: list[str], runs_dir: Path, reference_dir: Path) -> list[Path]:

@@ -496,7 +496,12 @@ def _report(profile, runs) -> None:
     from benchmark.tracking import folder_for, log_profile_summary
 
     tables = build_tables(
-        profile.name, runs, runs.parent / "tables", beside=profile.beside, targets=profile.targets
+        profile.name,
+        runs,
+        runs.parent / "tables",
+        beside=profile.beside,
+        targets=profile.targets,
+        other_config=_other_config(profile, runs),
     )
     figures = build_figures(profile.name, runs, runs.parent / "figures", profile.beside)
     pictures = [f for f in figures if f.suffix == ".png"]
@@ -633,12 +638,34 @@ def _records_for(args):
     return profile, args.runs or store.records_for(profile.name)
 
 
+def _other_config(profile, runs: Path) -> frozenset:
+    """The (task, n_traj, algorithm, seed) of the profile's records made with another config
+    than it gives now, which its targets do not judge; found only where it has targets, since
+    that loads the datasets of every task with records."""
+    from benchmark.sweep import config_verdicts
+
+    if not profile.targets:
+        return frozenset()
+    return frozenset(
+        (spec.task, spec.n_traj, spec.algo, spec.seed)
+        for spec, (verdict, _) in config_verdicts(profile, runs).items()
+        if verdict != "same"
+    )
+
+
 def _tables(args) -> None:
     from benchmark.report import build_tables
 
     profile, runs = _records_for(args)
     out = args.out or runs.parent / "tables"
-    tables = build_tables(profile.name, runs, out, beside=profile.beside, targets=profile.targets)
+    tables = build_tables(
+        profile.name,
+        runs,
+        out,
+        beside=profile.beside,
+        targets=profile.targets,
+        other_config=_other_config(profile, runs),
+    )
     for table in tables.values():
         for path in table.attrs["paths"]:
             print(store.shown(path))

@@ -362,17 +362,24 @@ TARGET_COLUMNS = [
     "target", "task", "n_traj", "algorithm", "seeds", "planned_seeds", "normalized_return",
     "needs", "verdict",
 ]  # fmt: skip
-UNJUDGED = ("partial", "not run", "no paper value")
+UNJUDGED = ("partial", "not run", "another config", "no paper value")
 
 
 def targets_table(
-    runs: pd.DataFrame, reference: pd.DataFrame, profile: str, targets: tuple[Target, ...]
+    runs: pd.DataFrame,
+    reference: pd.DataFrame,
+    profile: str,
+    targets: tuple[Target, ...],
+    other_config: frozenset = frozenset(),
 ) -> pd.DataFrame:
     """One row per cell of each target of `profile` (never a profile's shown beside it): the
     cell's normalised return, the mean over the seeds its grid plans that are done (a run made
     with another seed is shown in the comparison but not judged), what the target needs of it,
     and the verdict: met or not met once every planned seed is done, else partial, or not run
-    (none done); no paper value where a `within_paper` cell has none, whatever is done."""
+    (none done); another config where a done seed's record is in `other_config` (its (task,
+    n_traj, algorithm, seed)): made with another config than the profile gives now, it says
+    nothing of what the profile makes; no paper value where a `within_paper` cell has none,
+    whatever is done."""
     planned = {(*cell[:3], seed) for target in targets for cell in target.cells for seed in cell[3]}
     own = runs[runs["profile"] == profile]
     keys = zip(own["task"], own["n_traj"], own["algorithm"], own["seed"], strict=True)
@@ -395,6 +402,8 @@ def targets_table(
                 verdict = "no paper value"
             elif cell is None:
                 verdict = "not run"
+            elif any((*key, seed) in other_config for seed in seeds):
+                verdict = "another config"
             elif done < len(seeds):
                 verdict = "partial"
             else:
@@ -421,7 +430,9 @@ def _targets_markdown(
         "The profile's `[[target]]` blocks, judged on each cell's normalised return (expert 1, "
         "random 0; the mean over the cell's seeds, as in `comparison.md`) once every seed the "
         "profile runs of it is done. Three digits here, more where it takes more to tell a "
-        "value from its bound.\n"
+        "value from its bound. A cell with a record made with another config than the profile "
+        "gives now (`make status` names the keys that differ) is shown, not judged: another "
+        "config.\n"
     ]
     for target in targets:
         rows = table[table["target"] == target.name]
@@ -466,10 +477,12 @@ def build_tables(
     reps: int = BOOTSTRAP_REPS,
     beside: str = "",
     targets: tuple[Target, ...] = (),
+    other_config: frozenset = frozenset(),
 ) -> dict[str, pd.DataFrame]:
     """Read the finished runs of `profile` (and those of the profile `beside` it) and write
     `<out_dir>/<profile>/`: comparison.{csv,md,tex}, statistics.{csv,md}, cost.{csv,md}, and
-    targets.{csv,md} where the profile has `targets`. Returns the tables by name (`comparison`,
+    targets.{csv,md} where the profile has `targets` (`targets_table`: records in
+    `other_config` are not judged). Returns the tables by name (`comparison`,
     `statistics`, `cost`, and `targets` where written); each table's `attrs["paths"]` lists the
     files written from it."""
     runs = load_shown_runs(profile, Path(runs_dir), beside)
@@ -508,7 +521,7 @@ def build_tables(
     (out / "targets.md").unlink(missing_ok=True)  # from targets the profile no longer has
     (out / "targets.csv").unlink(missing_ok=True)
     if targets:
-        judged = targets_table(runs, reference, profile, targets)
+        judged = targets_table(runs, reference, profile, targets, other_config)
         judged.attrs["paths"] = _write(
             out,
             "targets",

@@ -456,6 +456,17 @@ def _title(profile: Profile) -> str:
     return f"profile {profile.name}: {profile.description or '(no description)'}"
 
 
+def config_verdicts(profile: Profile, runs_dir: Path) -> dict[RunSpec, tuple[str, list[str]]]:
+    """How each of the profile's runs with a folder in `runs_dir` stands to the config the
+    profile gives it now: same, grows or other, with the keys that differ."""
+    made = [s for s in profile.runs() if (_folder(runs_dir, profile, s) / "config.json").exists()]
+    datasets = {
+        task: load_dataset(TASKS[task], profile.datasets_dir)
+        for task in {spec.task for spec in made}
+    }
+    return _verdicts(profile, made, datasets, runs_dir)
+
+
 def format_status(profile: Profile, runs_dir: Path) -> str:
     """`make status`: every run of the profile with its state, progress and result, and, where
     its folder was made with another config than the profile gives it now
@@ -463,12 +474,7 @@ def format_status(profile: Profile, runs_dir: Path) -> str:
     make today."""
     lines = [_title(profile)]
     lines.append(f"{'run':<34} {'state':<8} {'progress':>8} {'normalized':>10} {'wall s':>8}")
-    made = [s for s in profile.runs() if (_folder(runs_dir, profile, s) / "config.json").exists()]
-    datasets = {
-        task: load_dataset(TASKS[task], profile.datasets_dir)
-        for task in {spec.task for spec in made}
-    }
-    verdicts = _verdicts(profile, made, datasets, runs_dir)
+    verdicts = config_verdicts(profile, runs_dir)
     counts: dict[str, int] = {}
     for spec in profile.runs():
         folder = _folder(runs_dir, profile, spec)

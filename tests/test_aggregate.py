@@ -515,6 +515,20 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
     assert "| hopper | 4 | GAIL | 1 of 2 | 1.000 | 0.900 | partial |" in page
     assert "Each cell at least 0.9.\n" in page and "paper's value minus 0.1.\n" in page
     assert "## Quality targets" in (tmp_path / PROFILE / "results.md").read_text()
+    # A cell with a record made with another config than the profile gives now is not judged.
+    older = frozenset({("cartpole", 1, "gail", 2), ("hopper", 4, "bc", 3)})
+    tables = build_tables(
+        PROFILE, records, tmp_path, reps=20, targets=(gail, near), other_config=older
+    )
+    judged = tables["targets"].set_index(["task", "n_traj", "algorithm"])
+    assert judged.loc[("cartpole", 1, "gail"), "verdict"] == "another config"
+    assert judged.loc[("hopper", 4, "bc"), "verdict"] == "met"  # seed 3 is not the grid's
+    page = (tmp_path / PROFILE / "targets.md").read_text()
+    assert (
+        "## GAIL at the expert: met in 0 of 3 cells, 1 partial, 1 not run, 1 another config\n"
+        in page
+    )
+    assert "| cartpole | 1 | GAIL | 3 of 3 | 0.583 | 0.900 | another config |" in page
     # Tables made again without targets leave none behind, in their files or on the page.
     assert "targets" not in build_tables(PROFILE, records, tmp_path, reps=20)
     assert not (tmp_path / PROFILE / "targets.md").exists()

@@ -640,12 +640,9 @@ def _records_for(args):
 
 def _other_config(profile, runs: Path) -> frozenset:
     """The (task, n_traj, algorithm, seed) of the profile's records made with another config
-    than it gives now, which its targets do not judge; found only where it has targets, since
-    that loads the datasets of every task with records."""
+    than it gives now: its comparison marks them and its targets do not judge them."""
     from benchmark.sweep import config_verdicts
 
-    if not profile.targets:
-        return frozenset()
     return frozenset(
         (spec.task, spec.n_traj, spec.algo, spec.seed)
         for spec, (verdict, _) in config_verdicts(profile, runs).items()

@@ -179,7 +179,15 @@ def _returns_rows(comparison: pd.DataFrame, labels: dict[str, str]):
     return header, rows
 
 
-def _normalized_rows(comparison: pd.DataFrame, labels: dict[str, str]):
+OTHER_CONFIG_MARK = " †"
+
+
+def _normalized_rows(
+    comparison: pd.DataFrame, labels: dict[str, str], other_config: frozenset = frozenset()
+):
+    """The normalised table's rows; a cell with a record in `other_config` (its (task, n_traj,
+    algorithm, seed)) is marked, as not what the profile makes now."""
+    marked = {key[:3] for key in other_config}
     grid, present = _grid(comparison, labels)
     header = ["Task", "Dataset size", "Seeds"]
     for algo in present:
@@ -196,7 +204,8 @@ def _normalized_rows(comparison: pd.DataFrame, labels: dict[str, str]):
                 [_MISSING, _MISSING]
                 if r is None
                 else [
-                    _with_ci(r.normalized_return, r.normalized_ci_low, r.normalized_ci_high),
+                    _with_ci(r.normalized_return, r.normalized_ci_low, r.normalized_ci_high)
+                    + (OTHER_CONFIG_MARK if (task, n_traj, algo) in marked else ""),
                     _fmt(r.paper_normalized_return),
                 ]
             )
@@ -220,9 +229,22 @@ COMPARISON_NOTES = """\
 """
 
 
-def _comparison_markdown(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> str:
+def _comparison_markdown(
+    comparison: pd.DataFrame,
+    profile: str,
+    labels: dict[str, str],
+    other_config: frozenset = frozenset(),
+) -> str:
     header, rows = _returns_rows(comparison, labels)
-    n_header, n_rows = _normalized_rows(comparison, labels)
+    n_header, n_rows = _normalized_rows(comparison, labels, other_config)
+    marked = (
+        f"- †: {len(other_config)} of these records were made with another config than profile\n"
+        f"  {profile} gives now (an edited profile, a replaced dataset): `make status "
+        f"PROFILE={profile}\n  RUNS=<the records' folder>` names them and the keys that differ; "
+        "rerun them to replace them.\n"
+        if other_config
+        else ""
+    )
     return (
         f"# Comparison with the GAIL paper: profile `{profile}`\n\n"
         "## Returns (mean ± std)\n\n"
@@ -230,6 +252,7 @@ def _comparison_markdown(comparison: pd.DataFrame, profile: str, labels: dict[st
         + "\n## Normalised returns, ours [95% CI over seeds] and the paper's\n\n"
         + markdown_table(n_header, n_rows, right=set(range(1, len(n_header))))
         + "\n## Notes\n\n"
+        + marked
         + COMPARISON_NOTES
     )
 
@@ -497,7 +520,7 @@ def build_tables(
         "comparison",
         {
             "csv": lambda: comparison.to_csv(index=False),
-            "md": lambda: _comparison_markdown(comparison, profile, labels),
+            "md": lambda: _comparison_markdown(comparison, profile, labels, other_config),
             "tex": lambda: _comparison_latex(comparison, profile, labels),
         },
     )

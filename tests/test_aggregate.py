@@ -529,6 +529,13 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
         in page
     )
     assert "| cartpole | 1 | GAIL | 3 of 3 | 0.583 | 0.900 | another config |" in page
+    comparison = (tmp_path / PROFILE / "comparison.md").read_text()  # marked there, and noted
+    assert (
+        "| cartpole | 1 | 3 | 0.40 [-0.38, 1.17] | 0.29 | — | — | 0.58 [-0.19, 1.36] † |"
+        in comparison
+    )
+    assert "| hopper | 4 | 1–2 | 0.17 † |" in comparison
+    assert "- †: 2 of these records were made with another config" in comparison
     # Tables made again without targets leave none behind, in their files or on the page.
     assert "targets" not in build_tables(PROFILE, records, tmp_path, reps=20)
     assert not (tmp_path / PROFILE / "targets.md").exists()

@@ -238,7 +238,8 @@ def _comparison_markdown(
     header, rows = _returns_rows(comparison, labels)
     n_header, n_rows = _normalized_rows(comparison, labels, other_config)
     marked = (
-        f"- †: {len(other_config)} of these records were made with another config than profile\n"
+        f"-{OTHER_CONFIG_MARK}: {len(other_config)} of these records were made with another "
+        "config than profile\n"
         f"  {profile} gives now (an edited profile, a replaced dataset): `make status "
         f"PROFILE={profile}\n  RUNS=<the records' folder>` names them and the keys that differ; "
         "rerun them to replace them.\n"

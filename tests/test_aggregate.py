@@ -536,6 +536,16 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
     )
     assert "| hopper | 4 | 1–2 | 0.17 † |" in comparison
     assert "- †: 2 of these records were made with another config" in comparison
+    latex = (tmp_path / PROFILE / "comparison.tex").read_text()
+    assert r"& 0.58 [-0.19, 1.36] \dag{} & 1.00 \\" in latex
+    assert r"& 0.17 \dag{} & 0.01 &" in latex and r"\dag{}: made with another config" in latex
+    counted = pd.read_csv(tmp_path / PROFILE / "comparison.csv")
+    counted = counted.set_index(["task", "n_traj", "algorithm"])["other_config"]
+    assert counted.to_dict() == {
+        **dict.fromkeys(counted.index, 0),
+        ("cartpole", 1, "gail"): 1,
+        ("hopper", 4, "bc"): 1,
+    }
     # Tables made again without targets leave none behind, in their files or on the page.
     assert "targets" not in build_tables(PROFILE, records, tmp_path, reps=20)
     assert not (tmp_path / PROFILE / "targets.md").exists()

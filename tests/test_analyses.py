@@ -162,9 +162,14 @@ def test_reevaluate_agrees_exactly_on_classic_control(capsys):
 
 def test_standstill(capsys):
     (line,) = analyse(capsys, "standstill", "hopper/gail/n4", "--runs", REFERENCE)
-    assert re.fullmatch(
-        rf"hopper/gail/n4/s0: \d+ steps, return {NUMBER}, moved {NUMBER} along x", line
+    match = re.fullmatch(
+        rf"hopper/gail/n4/s0: \d+ steps, return ({NUMBER}), moved {NUMBER} along x; "
+        rf"terms: forward ({NUMBER}), ctrl ({NUMBER}), survive ({NUMBER})",
+        line,
     )
+    total, *terms = (float(value) for value in match.groups())
+    assert total == pytest.approx(sum(terms), abs=0.2)  # Hopper-v5's return is these three
+    assert float(match.group(3)) < 0  # the control cost
 
 
 def test_state_gap(capsys):

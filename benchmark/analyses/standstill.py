@@ -1,9 +1,11 @@
 """Does a run's policy walk or stand still? One episode on gymnasium: length, return, distance.
 
 Rolls one episode of a MuJoCo run's final policy (deterministic actions, reset seeded like the
-first evaluation episode: 10,000 + the run's seed) and prints its length, its return and how far
-the body moved along x (`qpos[0]`). A walker that stands still collects the healthy bonus of every
-step and moves nowhere.
+first evaluation episode: 10,000 + the run's seed) and prints its length, its return, how far
+the body moved along x (`qpos[0]`) and the return's terms as the environment reports them (its
+`info["reward_*"]`, summed over the episode: forward progress, control cost, survival bonus...).
+A walker that stands still collects the survival bonus of every step and moves nowhere; one that
+stays up while flailing pays the control cost of every step.
 """
 
 import gymnasium as gym
@@ -25,11 +27,21 @@ def main(argv: list[str] | None = None) -> None:
     obs, _ = env.reset(seed=10_000 + seed)
     x0 = float(env.unwrapped.data.qpos[0])
     steps, total, done = 0, 0.0, False
+    terms: dict[str, float] = {}
     while not done:
         action = np.asarray(act(obs[None].astype(np.float32))).reshape(-1)
-        obs, reward, terminated, truncated, _ = env.step(action)
+        # As every rollout of the suite does (`algorithms/rollout.py`): the simulator clamps an
+        # out-of-bounds action itself, but the control cost would be charged on the raw one.
+        action = np.clip(action, env.action_space.low, env.action_space.high)
+        obs, reward, terminated, truncated, info = env.step(action)
         steps, total, done = steps + 1, total + float(reward), terminated or truncated
+        for key, value in info.items():
+            if key.startswith("reward_"):
+                terms[key.removeprefix("reward_")] = (
+                    terms.get(key.removeprefix("reward_"), 0.0) + value
+                )
     moved = float(env.unwrapped.data.qpos[0]) - x0
     env.close()
     run = f"{name}/{algo}/n{n_traj}/s{seed}"
-    print(f"{run}: {steps} steps, return {total:.1f}, moved {moved:.2f} along x")
+    split = ", ".join(f"{key} {value:.1f}" for key, value in terms.items())
+    print(f"{run}: {steps} steps, return {total:.1f}, moved {moved:.2f} along x; terms: {split}")

@@ -37,9 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         steps, total, done = steps + 1, total + float(reward), terminated or truncated
         for key, value in info.items():
             if key.startswith("reward_"):
-                terms[key.removeprefix("reward_")] = (
-                    terms.get(key.removeprefix("reward_"), 0.0) + value
-                )
+                term = key.removeprefix("reward_")
+                terms[term] = terms.get(term, 0.0) + value
     moved = float(env.unwrapped.data.qpos[0]) - x0
     env.close()
     run = f"{name}/{algo}/n{n_traj}/s{seed}"

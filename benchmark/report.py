@@ -185,13 +185,15 @@ def _normalized_rows(
     comparison: pd.DataFrame, labels: dict[str, str], other_config: frozenset = frozenset()
 ):
     """The normalised table's rows; a cell with a record in `other_config` (its (task, n_traj,
-    algorithm, seed)) is marked, as not what the profile makes now."""
+    algorithm, seed)) is marked, as not what the profile makes now. Only the algorithms the
+    paper ran get a column of its values: the others' would be empty."""
     marked = {key[:3] for key in other_config}
     grid, present = _grid(comparison, labels)
+    in_paper = set(comparison.loc[comparison["paper_normalized_return"].notna(), "algorithm"])
     header = ["Task", "Dataset size", "Seeds"]
     for algo in present:
         label = labels[algo]
-        header += [label, f"{label} (paper)"]
+        header += [label, f"{label} (paper)"] if algo in in_paper else [label]
     rows, previous = [], None
     for task, n_traj, by_algo in grid:
         seeds = sorted({r.seeds for r in by_algo.values()})
@@ -199,15 +201,15 @@ def _normalized_rows(
         row = [task if task != previous else "", str(n_traj), count]
         for algo in present:
             r = by_algo.get(algo)
-            row += (
-                [_MISSING, _MISSING]
+            ours = (
+                _MISSING
                 if r is None
-                else [
-                    _with_ci(r.normalized_return, r.normalized_ci_low, r.normalized_ci_high)
-                    + (OTHER_CONFIG_MARK if (task, n_traj, algo) in marked else ""),
-                    _fmt(r.paper_normalized_return),
-                ]
+                else _with_ci(r.normalized_return, r.normalized_ci_low, r.normalized_ci_high)
+                + (OTHER_CONFIG_MARK if (task, n_traj, algo) in marked else "")
             )
+            row.append(ours)
+            if algo in in_paper:
+                row.append(_MISSING if r is None else _fmt(r.paper_normalized_return))
         rows.append(row)
         previous = task
     return header, rows

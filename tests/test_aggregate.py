@@ -446,6 +446,8 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
     assert main(["tables", *args, "--out", str(tmp_path / "by_path")]) == 0
     page = (tmp_path / "by_path" / "today" / "comparison.md").read_text()
     assert "| BC | GAIL | GAIL (PPO) | AIRL |" in page
+    # The paper's values get a column for the learners it ran only.
+    assert "| GAIL (paper) | GAIL (PPO) | AIRL | DAgger (interactive) |" in page
 
     # A learner of the same name in both would merge two learners' cells.
     write_run(root, "hopper", "gail", 11, 0, [RANDOM["hopper"]], profile="today")
@@ -529,9 +531,10 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
         in page
     )
     assert "| cartpole | 1 | GAIL | 3 of 3 | 0.583 | 0.900 | another config |" in page
-    comparison = (tmp_path / PROFILE / "comparison.md").read_text()  # marked there, and noted
+    comparison = (tmp_path / PROFILE / "comparison.md").read_text()  # marked there, and noted;
+    # FEM ran on Reacher alone here, where the paper has none: no column of the paper's FEM.
     assert (
-        "| cartpole | 1 | 3 | 0.40 [-0.38, 1.17] | 0.29 | — | — | 0.58 [-0.19, 1.36] † |"
+        "| cartpole | 1 | 3 | 0.40 [-0.38, 1.17] | 0.29 | — | 0.58 [-0.19, 1.36] † |"
         in comparison
     )
     assert "| hopper | 4 | 1–2 | 0.17 † |" in comparison

@@ -534,8 +534,7 @@ def test_targets_judge_each_cell_once_its_seeds_are_done(records, tmp_path):
     comparison = (tmp_path / PROFILE / "comparison.md").read_text()  # marked there, and noted;
     # FEM ran on Reacher alone here, where the paper has none: no column of the paper's FEM.
     assert (
-        "| cartpole | 1 | 3 | 0.40 [-0.38, 1.17] | 0.29 | — | 0.58 [-0.19, 1.36] † |"
-        in comparison
+        "| cartpole | 1 | 3 | 0.40 [-0.38, 1.17] | 0.29 | — | 0.58 [-0.19, 1.36] † |" in comparison
     )
     assert "| hopper | 4 | 1–2 | 0.17 † |" in comparison
     assert "- †: 2 of these records were made with another config" in comparison

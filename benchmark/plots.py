@@ -40,7 +40,7 @@ from benchmark.records import (  # noqa: E402
     load_shown_runs,
     registered_algorithms,
 )
-from benchmark.statistics import comparison_table  # noqa: E402
+from benchmark.statistics import comparison_table, learner_groups  # noqa: E402
 from benchmark.tasks import TASKS  # noqa: E402
 
 FIGURES_DIR = store.RESULTS_DIR / "figures"
@@ -83,20 +83,31 @@ def _task_title(task: str) -> str:
     return f"{task} ({TASKS[task].env_id})" if task in TASKS else task
 
 
-def figure1(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> plt.Figure:
+def figure1(
+    comparison: pd.DataFrame,
+    profile: str,
+    labels: dict[str, str],
+    interactive: frozenset = frozenset(),
+) -> plt.Figure:
     """Normalised return vs dataset size per task; ours with 95% CI bars, the paper's hollow.
-    `labels`: {algorithm: label} in table order (`benchmark.records.algorithm_labels`)."""
+    `labels`: {algorithm: label} in table order (`benchmark.records.algorithm_labels`);
+    `interactive`: the algorithms that query the expert, dotted so that no one reads them as
+    learning from the demonstrations alone."""
     tasks = _task_order(comparison["task"])
     colors = algorithm_colors(labels)
+    styles = {a: ":" if a in interactive else "-" for a in colors}
     fig, axes = _panels(
         len(tasks),
         f"Normalised return vs number of expert trajectories (profile {profile}); "
-        "bars: 95% CI over seeds; hollow markers: the paper",
+        "bars: 95% CI over seeds; hollow markers: the paper"
+        + ("; dotted: queries the expert" if interactive else ""),
     )
     for ax, task in zip(axes, tasks, strict=True):
-        _figure1_panel(ax, task, comparison[comparison["task"] == task], colors)
+        _figure1_panel(ax, task, comparison[comparison["task"] == task], colors, styles)
     handles = [
-        Line2D([], [], color=colors[a], marker="o", markersize=4, label=labels[a])
+        Line2D(
+            [], [], color=colors[a], linestyle=styles[a], marker="o", markersize=4, label=labels[a]
+        )
         for a in colors
         if a in set(comparison["algorithm"])
     ]
@@ -118,7 +129,9 @@ def figure1(comparison: pd.DataFrame, profile: str, labels: dict[str, str]) -> p
     return fig
 
 
-def _figure1_panel(ax: plt.Axes, task: str, cells: pd.DataFrame, colors: dict) -> None:
+def _figure1_panel(
+    ax: plt.Axes, task: str, cells: pd.DataFrame, colors: dict, styles: dict
+) -> None:
     """One task of figure 1: each algorithm's cells with their intervals, the paper's hollow."""
     ax.axhline(1.0, color="0.4", linestyle="--", linewidth=0.9)
     ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.9)
@@ -133,6 +146,7 @@ def _figure1_panel(ax: plt.Axes, task: str, cells: pd.DataFrame, colors: dict) -
             y,
             yerr=np.nan_to_num(errors),
             color=colors[algo],
+            linestyle=styles[algo],
             marker="o",
             markersize=4,
             linewidth=1.4,
@@ -278,7 +292,9 @@ def build_figures(
     curves = load_curves(runs)
     out = Path(out_dir) / profile
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
-        paths = save_figure(figure1(comparison, profile, labels), out, "figure1")
+        groups = learner_groups(runs)
+        interactive = frozenset(a for a, group in groups.items() if group == "interactive")
+        paths = save_figure(figure1(comparison, profile, labels, interactive), out, "figure1")
         for x, name in [
             ("env_steps", "learning_curves_env_steps"),
             ("wall_s", "learning_curves_wall_clock"),

@@ -246,7 +246,7 @@ def challengers(algorithms, groups: dict[str, str]) -> list[str]:
     return [a for a in algorithms if a == PAPER_GAIL or groups[a] == "modern"]
 
 
-def _groups(runs: pd.DataFrame) -> dict[str, str]:
+def learner_groups(runs: pd.DataFrame) -> dict[str, str]:
     """Each algorithm's registry group, by the learner it runs (a variant keeps its learner's)."""
     return {
         algo: LEARNERS[learner].group if learner in LEARNERS else "paper"
@@ -289,7 +289,7 @@ def _improvement_rows(runs, cells_of, algorithms, regime, reps, seed) -> list[di
     have. Learners that query the expert (group "interactive", DAgger) are left out: they had
     what the others did not, so a probability against them would mix two protocols."""
     rows, done = [], set()
-    groups = _groups(runs)
+    groups = learner_groups(runs)
     compared = [a for a in algorithms if a in cells_of and groups[a] != "interactive"]
     for algo in challengers(compared, groups):
         for other in compared:

@@ -431,6 +431,17 @@ def test_a_profile_beside_another_shows_both_and_keeps_interactive_learners_apar
     page = (tmp_path / "tables" / "today" / "statistics.md").read_text()
     assert "GAIL (PPO) vs BC" in page and "DAgger (interactive)" in page
     assert build_figures("today", root, tmp_path / "figures", PROFILE)
+    # Figure 1 dots the interactive learner's line, in its panel and in the legend.
+    from benchmark.plots import figure1
+    from benchmark.records import algorithm_labels
+
+    fig = figure1(
+        comparison_table(runs, load_reference()), "today", algorithm_labels(runs), {"dagger"}
+    )
+    legend = {h.get_label(): h.get_linestyle() for h in fig.legends[0].legend_handles}
+    assert legend["DAgger (interactive)"] == ":" and legend["GAIL (PPO)"] == "-"
+    drawn = {line.get_linestyle() for line in fig.axes[0].get_lines() if line.get_marker() == "o"}
+    assert ":" in drawn
     # The cost is today's runs' alone: those beside are the other profile's cost.
     cost = tables["cost"]
     assert set(cost.profile) == {"today"}

@@ -269,8 +269,9 @@ def _add_bench_commands(commands) -> None:
         metavar="RUNS",
         help="add each task's rates from the finished runs under RUNS (their CPU seconds over "
         "their env steps): FEM, GTAL and GAIL pooled, GAIL (PPO) and AIRL each; the plan uses "
-        "them for those learners. With several folders a task's rates come from the first that "
-        "holds finished runs of it: name the records made as the plan's runs will be first",
+        "them for those learners. With several folders a learner's rate on a task comes from the "
+        "first that holds its finished runs there: name the records made as the plan's runs "
+        "will be first",
     )
     speed.set_defaults(func=_bench_throughput)
 
@@ -592,9 +593,12 @@ def _bench_throughput(args) -> None:
 def _rates_from_records(data: dict, runs_dirs: list[Path], out: Path) -> None:
     from benchmark.bench import rates_from_records
 
-    measured = {}
-    for runs_dir in reversed(runs_dirs):  # the first folder holding a task's runs wins
-        measured |= rates_from_records(runs_dir)
+    measured: dict[str, dict] = {}
+    # A learner's rate on a task comes from the first folder holding its runs there, so that a
+    # folder with one learner's runs of a task leaves the others' rates to the next folder.
+    for runs_dir in reversed(runs_dirs):
+        for task, groups in rates_from_records(runs_dir).items():
+            measured.setdefault(task, {}).update(groups)
     if not measured:
         raise UserInputError(
             f"no finished FEM, GTAL, GAIL, GAIL (PPO) or AIRL runs under "

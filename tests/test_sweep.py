@@ -297,6 +297,17 @@ def test_a_local_sweep_runs_everything_once_and_a_failed_run_stops_nothing(
         2 * measured["hopper"]["records_loop_s_per_step"], rel=1e-3
     )
     assert both["cartpole"] == measured["cartpole"]
+    # ... per learner: a folder with another learner's runs of the task leaves the loop's rate
+    # to the next folder.
+    other = tmp_path / "other"
+    shutil.copytree(newer / "smoke/hopper", other / "smoke/hopper")
+    (other_config,) = other.glob("smoke/hopper/[fg]*/n*/s*/config.json")
+    other_config.write_text(json.dumps(json.loads(other_config.read_text()) | {"learner": "airl"}))
+    command = ["bench", "throughput", "--from-records", str(other), str(runs), "--out", str(rates)]
+    assert main(command) == 0
+    mixed = json.loads(rates.read_text())["tasks"]["hopper"]
+    assert mixed["records_loop_s_per_step"] == measured["hopper"]["records_loop_s_per_step"]
+    assert mixed["records_airl_s_per_step"] == both["hopper"]["records_loop_s_per_step"]
     # The plan takes it for the loop learners: GAIL's estimate moves by exactly the difference.
     cartpole_gail = RunSpec("cartpole", "gail", 1, 0)
     before = {p.spec: p for p in plan(profile, throughput)}

@@ -54,7 +54,10 @@ def algorithm_colors(algorithms) -> dict[str, tuple]:
     learner has its place, present or not; then the others of `algorithms`, in their order."""
     registered = registered_algorithms()
     names = registered + [a for a in dict.fromkeys(algorithms) if a not in registered]
-    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+    palette = sns.color_palette("colorblind", max(len(names), 10))
+    # The palette's pink (6) is hard to tell from its purple (4) beside it: it goes last.
+    order = [0, 1, 2, 3, 4, 5, 7, 9, 8, 6] + list(range(10, len(palette)))
+    return dict(zip(names, (palette[i] for i in order), strict=False))
 
 
 def _task_order(tasks) -> list[str]:

@@ -136,6 +136,10 @@ class AIRLDiscriminator(torch.nn.Module):
     def update_standardizer(self, batch: Trajectories) -> None:
         self.obs_norm.update(batch.obs)
 
+    def varied_inputs(self) -> dict[str, torch.Tensor]:
+        """Per real-valued input, 1.0 for each column that has varied in the data seen."""
+        return {"obs": self.obs_norm.varied, "next_obs": self.obs_norm.varied}
+
 
 def make(task, expert: Pairs, cfg: AIRLConfig, seed: int, num_threads=None) -> AdversarialPPO:
     """The registry's builder: AIRL's discriminator on the PPO loop of `gail_ppo`."""

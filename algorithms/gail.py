@@ -63,6 +63,7 @@ class Discriminator(torch.nn.Module):
         # A discrete action picks one of the net's outputs (one per action); a continuous one
         # is an input beside the observation.
         self.n_actions = int(action_space.n) if hasattr(action_space, "n") else None
+        self.obs_dim = obs_dim
         in_dim = obs_dim if self.n_actions else obs_dim + int(np.prod(action_space.shape))
         self.input_norm = Standardizer(in_dim)
         self.net = mlp(in_dim, self.n_actions or 1)

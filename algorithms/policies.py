@@ -30,6 +30,11 @@ class Standardizer(nn.Module):
         # A dimension that never varied (a contact force that stayed 0) must not divide by ~0.
         return torch.sqrt(var + 1e-8) if self.count > 0 else torch.ones_like(var)
 
+    @property
+    def varied(self) -> torch.Tensor:
+        """1.0 for each dimension that has varied in the data seen so far, else 0.0."""
+        return (self.sum_sq_dev > 0).float()
+
     def update(self, x: np.ndarray | torch.Tensor) -> None:
         """Fold a batch (rows are samples) into the statistics: Chan et al.'s parallel update."""
         x = torch.as_tensor(x, dtype=torch.float64).reshape(-1, self.mean.shape[0])

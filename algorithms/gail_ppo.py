@@ -279,10 +279,10 @@ class AdversarialPPO:
 
         Columns that never varied in the data the discriminator's standardiser has seen are left
         out: their standardised value is always 0, and their gradient, divided by the
-        standardiser's floor of 1e-4, is 10,000 times their weights. On Ant (24 of 113 inputs
-        never vary) that term held the discriminator's output at a constant, D = 0.5 on every
-        pair, for all 250 rounds (docs/results-modern.md). Where every column varies (the other
-        MuJoCo tasks) the penalty is unchanged."""
+        standardiser's floor of 1e-4, is 10,000 times their weights. On Ant, some of whose
+        contact-force columns never vary, that term held the discriminator's output at a
+        constant, D = 0.5 on every pair, for all 250 rounds (docs/results-modern.md). Where every
+        column varies (Reacher, Hopper, Walker2d, HalfCheetah) the penalty is unchanged."""
         varied = self.discriminator.varied_inputs()
         t = {k: v.float().requires_grad_() if k in varied else v for k, v in t.items()}
         logits = self.discriminator.logits(t, log_pi)

@@ -13,6 +13,7 @@ import pytest
 
 from benchmark import analyses, records, store
 from benchmark.__main__ import main
+from benchmark.analyses import _common
 from benchmark.analyses._common import run_dataset
 from benchmark.datasets import load_dataset
 from benchmark.tasks import get_task
@@ -114,6 +115,10 @@ def test_discriminator(capsys):
     ]
     accuracy = re.search(rf"lowest ({NUMBER}), median ({NUMBER})", lines[0])
     assert 0 <= float(accuracy[1]) <= float(accuracy[2]) <= 1
+    metrics = _common.metrics(store.REFERENCE_DIR / "runs/standard/humanoid/gail/n80/s0")
+    loss = metrics.loc[11:, "losses/discriminator_loss"].median()  # after iteration 10
+    median = float(re.search(rf"loss median ({NUMBER})", lines[0])[1])
+    assert median == pytest.approx(loss, abs=1e-6)
     assert re.search(rf"\(at 60: {NUMBER}, at 180: {NUMBER}\)$", lines[0])
 
 
